@@ -1,0 +1,133 @@
+//! The module's contract, under the wasmtime CLI and natively: the README example, both input
+//! shapes, formats, bad input, text in any script, agreement between wasm and native on every
+//! article of the evaluation split, and the module's imports.
+
+use std::path::PathBuf;
+
+use ag_news::data::{TEST_CSV, load_items, single_file_split};
+use ag_news::inference::{ArticleInput, MAX_TEXT_BYTES};
+use ag_news::model::{AgNewsArtifactConfig, CLASSES, DataPlan};
+use common::harness::{
+    assert_only_wasi_imports, expect_bad_input, expect_success, run_both, run_native, run_wasm,
+    wasm_module,
+};
+use common::paths::{resolve_data_dir, workspace_root};
+
+const SAMPLE: &str = r#"{"title": "Fed raises interest rates again", "description": "The Federal Reserve lifted its benchmark rate by a quarter point, citing strong growth and rising prices."}"#;
+const NATIVE: &str = env!("CARGO_BIN_EXE_ag-news-inference");
+
+fn module() -> PathBuf {
+    wasm_module("ag-news-inference")
+}
+
+fn both(args: &[&str], stdin: &str) -> std::process::Output {
+    run_both(&module(), NATIVE, args, stdin)
+}
+
+#[test]
+fn the_readme_example_is_business() {
+    assert_eq!(expect_success(&both(&[SAMPLE], "")), "Business\n");
+}
+
+#[test]
+fn text_input_batches_stdin_and_json() {
+    let batch = r#"[{"text": "The striker scored twice as the home team won the cup final"}, {"text": "Scientists unveil a faster chip for laptops and smartphones, software makers react"}]"#;
+    assert_eq!(expect_success(&both(&["-"], batch)), "Sports\nSci/Tech\n");
+    let json = expect_success(&both(&["--json", SAMPLE], ""));
+    let answer: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(answer["class"], "Business");
+    let probabilities = answer["probabilities"].as_object().unwrap();
+    assert_eq!(probabilities.len(), 4);
+    let total: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-4, "{total}");
+}
+
+#[test]
+fn text_in_any_script_does_not_crash_it() {
+    for text in ["Ελλάδα εκλογές κυβέρνηση", "東京 株価 上昇", "مرحبا بالعالم", "🚀🔥💯", "\u{0}\u{200b}x", "ÅÄÖ ñ ß"] {
+        let input = serde_json::json!({ "text": text }).to_string();
+        let answer = expect_success(&both(&[&input], ""));
+        assert!(CLASSES.contains(&answer.trim_end()), "{text}: {answer}");
+    }
+}
+
+#[test]
+fn info_and_help() {
+    let info: serde_json::Value = serde_json::from_str(&expect_success(&both(&["--info"], ""))).unwrap();
+    let committed = std::fs::read(workspace_root().join("artifacts/ag-news/model.bpk")).unwrap();
+    assert_eq!(info["model_sha256"], common::digest::sha256_hex(&committed));
+    assert_eq!(info["classes"], serde_json::json!(CLASSES));
+    assert_eq!(info["input_schema"]["max_text_bytes"], MAX_TEXT_BYTES);
+    let help = expect_success(&both(&["--help"], ""));
+    assert!(help.contains("Usage: ag-news-inference"), "{help}");
+}
+
+#[test]
+fn bad_input_is_one_line_with_exit_code_2() {
+    let huge = serde_json::json!({ "text": "word ".repeat(MAX_TEXT_BYTES / 5 + 1) }).to_string();
+    let cases: Vec<(String, &str)> = vec![
+        ("{".into(), "malformed JSON"),
+        ("{}".into(), "give \"title\" and \"description\", or \"text\""),
+        (r#"{"text": "   "}"#.into(), "the article text is empty"),
+        (r#"{"title": "", "description": ""}"#.into(), "the article text is empty"),
+        (r#"{"text": 42}"#.into(), "invalid type: integer `42`, expected a string"),
+        (r#"{"title": ["a"], "description": "b"}"#.into(), "invalid type: sequence"),
+        (r#"{"text": "a", "title": "b"}"#.into(), "not both"),
+        (r#"{"body": "a"}"#.into(), "unknown field `body`"),
+        (huge, "-byte limit"),
+        ("[]".into(), "empty array"),
+    ];
+    for (input, expected) in &cases {
+        for output in [run_wasm(&module(), &[input], ""), run_native(NATIVE, &[input], "")] {
+            expect_bad_input(&output, expected, SAMPLE);
+        }
+    }
+}
+
+/// Every article of the committed model's evaluation split in one batch: wasm and native print
+/// identical lines (plain and with probabilities), as accurate as `metrics.json` says.
+#[test]
+fn wasm_and_native_agree_on_the_whole_evaluation_split() {
+    let config: AgNewsArtifactConfig = serde_json::from_slice(
+        &std::fs::read(workspace_root().join("artifacts/ag-news/config.json")).unwrap(),
+    )
+    .unwrap();
+    let data_dir = resolve_data_dir(None).path;
+    let test = load_items(&TEST_CSV.fetch(&data_dir).unwrap().path).unwrap();
+    let evaluation = match config.data {
+        DataPlan::SingleFileSplit { file } => {
+            assert_eq!(file, "test.csv", "the committed model was trained on a split of test.csv");
+            single_file_split(test, config.training.seed).1
+        }
+        DataPlan::OfficialSplit => test,
+    };
+    let inputs: Vec<ArticleInput> = evaluation
+        .iter()
+        .map(|item| ArticleInput {
+            title: Some(item.title.clone()),
+            description: Some(item.description.clone()),
+            text: None,
+        })
+        .collect();
+    let batch = serde_json::to_string(&inputs).unwrap();
+    let answers = expect_success(&both(&["-"], &batch));
+    expect_success(&both(&["--json", "-"], &batch));
+    let correct = answers
+        .lines()
+        .zip(&evaluation)
+        .filter(|(answer, item)| *answer == CLASSES[item.label])
+        .count();
+    assert_eq!(answers.lines().count(), evaluation.len());
+    let accuracy = correct as f64 / evaluation.len() as f64;
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(workspace_root().join("artifacts/ag-news/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    let reported = report["evaluation"]["accuracy"].as_f64().unwrap();
+    assert!((accuracy - reported).abs() < 1e-9, "module {accuracy} vs metrics.json {reported}");
+}
+
+#[test]
+fn the_module_imports_only_wasi_preview1() {
+    assert_only_wasi_imports(&module());
+}

@@ -1,0 +1,139 @@
+//! Trains on real AG News data through the real binaries (a split of test.csv: train.csv is
+//! not needed), checks that nothing falls back silently, and checks the committed model
+//! against its report and against the TF-IDF + logistic-regression baseline.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use ag_news::data::{TEST_CSV, load_items, single_file_split};
+use ag_news::inference::AgNewsEvaluation;
+use ag_news::model::{AgNewsArtifactConfig, DataPlan};
+use ag_news::tokenizer::Tokenizer;
+use ag_news::training::{DEFAULTS, evaluate};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use common::digest::sha256_hex;
+use common::paths::{resolve_data_dir, workspace_root};
+use common::report::TrainingReport;
+
+const CPU: &str = env!("CARGO_BIN_EXE_ag-news-ndarray");
+
+fn train(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
+    let output = Command::new(binary)
+        .args(args)
+        .arg("--artifact-dir")
+        .arg(artifact_dir)
+        .output()
+        .expect("the training binary runs");
+    assert!(
+        output.status.success(),
+        "{binary} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn report(dir: &Path) -> TrainingReport<AgNewsEvaluation> {
+    serde_json::from_slice(&fs::read(dir.join("metrics.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn short_single_file_run_learns_and_says_what_it_trained_on() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ag-news");
+    let output = train(CPU, &["--single-file-split", "test.csv", "--epochs", "2"], &dir);
+    for name in ["model.bpk", "config.json", "vocab.json", "metrics.json", "training.png", "evaluation_rows.json"] {
+        assert!(dir.join(name).is_file(), "{name} is written");
+    }
+    let report = report(&dir);
+    assert_eq!(report.evaluation.examples, 1520, "20% of 7600");
+    assert_eq!(report.evaluation.data, DataPlan::SingleFileSplit { file: "test.csv".into() });
+    assert!(report.evaluation.accuracy >= 0.8, "two epochs reach 80%: {}", report.evaluation.accuracy);
+    let confusion_total: usize = report.evaluation.confusion.iter().flatten().sum();
+    assert_eq!(confusion_total, 1520);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("SINGLE-FILE SPLIT"), "{stdout}");
+}
+
+#[test]
+fn without_train_csv_it_fails_and_names_the_option_instead_of_falling_back() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    fs::create_dir_all(data_dir.join("ag-news")).unwrap();
+    // A corrupt train.csv stands in for a missing one without reaching for the network.
+    fs::write(data_dir.join("ag-news/train.csv"), "\"1\",\"t\",\"d\"\n").unwrap();
+    let output = Command::new(CPU)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg("--artifact-dir")
+        .arg(temp.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--single-file-split test.csv"), "{stderr}");
+    assert!(stderr.contains("has md5"), "{stderr}");
+    assert!(!temp.path().join("out").exists());
+}
+
+#[test]
+fn ndarray_backend_trains_too() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ag-news");
+    let args = ["--single-file-split", "test.csv", "--epochs", "1", "--backend", "ndarray"];
+    train(CPU, &args, &dir);
+    assert_eq!(report(&dir).backend, "ndarray");
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_trains_on_a_software_adapter() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ag-news");
+    let args = ["--adapter", "cpu", "--single-file-split", "test.csv", "--epochs", "1"];
+    train(env!("CARGO_BIN_EXE_ag-news-wgpu"), &args, &dir);
+    let report = report(&dir);
+    assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
+    assert!(report.evaluation.accuracy >= 0.6, "{}", report.evaluation.accuracy);
+}
+
+/// The committed model's report tells the truth, and the model beats the TF-IDF + logistic
+/// regression baseline (`bench/ag_news_baseline.py`) trained on the same split.
+#[test]
+fn committed_model_matches_its_report_and_beats_the_baseline() {
+    let dir = workspace_root().join("artifacts/ag-news");
+    let model_bytes = fs::read(dir.join("model.bpk")).unwrap();
+    let config: AgNewsArtifactConfig = serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let tokenizer: Tokenizer = serde_json::from_slice(&fs::read(dir.join("vocab.json")).unwrap()).unwrap();
+    let report = report(&dir);
+    assert_eq!(report.model_sha256, sha256_hex(&model_bytes));
+    assert_eq!(
+        (config.training.epochs, config.training.batch_size, config.training.learning_rate),
+        (DEFAULTS.epochs, DEFAULTS.batch_size, DEFAULTS.learning_rate),
+        "trained with the committed defaults"
+    );
+    assert_eq!(config.data, DataPlan::SingleFileSplit { file: "test.csv".into() });
+
+    let device = Device::flex();
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes)).unwrap();
+    let model = config.model.init(&device).load_record(record);
+    let test = load_items(&TEST_CSV.fetch(&resolve_data_dir(None).path).unwrap().path).unwrap();
+    let (_, evaluation_items) = single_file_split(test, config.training.seed);
+    let rows: Vec<usize> = serde_json::from_slice(&fs::read(dir.join("evaluation_rows.json")).unwrap()).unwrap();
+    assert_eq!(rows, evaluation_items.iter().map(|item| item.row).collect::<Vec<_>>());
+    let evaluation = evaluate(&model, &tokenizer, &evaluation_items, config.data.clone(), &device).unwrap();
+    assert_eq!(evaluation.confusion, report.evaluation.confusion);
+    assert_eq!(evaluation.accuracy, report.evaluation.accuracy);
+
+    let baseline: serde_json::Value = serde_json::from_slice(&fs::read(dir.join("baseline.json")).unwrap()).unwrap();
+    assert_eq!(baseline["evaluation_rows_sha256"], sha256_hex(&fs::read(dir.join("evaluation_rows.json")).unwrap()));
+    let baseline_accuracy = baseline["accuracy"].as_f64().unwrap();
+    assert!(
+        evaluation.accuracy > baseline_accuracy,
+        "model {} must beat TF-IDF + logistic regression {baseline_accuracy}",
+        evaluation.accuracy
+    );
+}

@@ -1,0 +1,160 @@
+//! Artifacts are written whole or not at all: single files through a temporary file and a
+//! rename, a training run's directory through a staging directory that replaces the old one
+//! only when everything in it is written.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    std::io::Write::write_all(&mut temp, bytes)
+        .and_then(|()| set_mode(temp.path(), 0o644))
+        .and_then(|()| temp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.persist(path)
+        .with_context(|| format!("cannot move the new {} into place", path.display()))?;
+    Ok(())
+}
+
+/// Pretty JSON with a trailing newline, written atomically.
+pub fn write_json_atomic(path: &Path, value: &impl Serialize) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}
+
+/// A directory that is filled under a temporary name beside its destination and swapped in
+/// by [`StagedDir::commit`]. Dropped without commit, it is deleted and the destination is
+/// untouched.
+pub struct StagedDir {
+    destination: PathBuf,
+    staging: tempfile::TempDir,
+}
+
+impl StagedDir {
+    pub fn new(destination: &Path) -> Result<Self> {
+        let parent = destination.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let name = destination
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "artifacts".into());
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{name}.staging-"))
+            .tempdir_in(parent)
+            .with_context(|| {
+                format!("cannot create a staging directory in {}", parent.display())
+            })?;
+        Ok(Self {
+            destination: destination.to_path_buf(),
+            staging,
+        })
+    }
+
+    /// Where files go until the commit.
+    pub fn path(&self) -> &Path {
+        self.staging.path()
+    }
+
+    /// The directory the files will be in after the commit.
+    pub fn destination(&self) -> &Path {
+        &self.destination
+    }
+
+    /// Replaces the destination with the staged directory.
+    pub fn commit(self) -> Result<PathBuf> {
+        let staged = self.staging.keep();
+        // Temporary directories are private; artifacts are meant to be read.
+        set_mode(&staged, 0o755)?;
+        let destination = self.destination;
+        if destination.exists() {
+            let parent = destination.parent().unwrap_or(Path::new("."));
+            let retired = tempfile::Builder::new()
+                .prefix(".retired-")
+                .tempdir_in(parent)?
+                .keep();
+            let old = retired.join("previous");
+            fs::rename(&destination, &old)
+                .with_context(|| format!("cannot move the old {} aside", destination.display()))?;
+            fs::rename(&staged, &destination).with_context(|| {
+                format!("cannot move the new {} into place", destination.display())
+            })?;
+            fs::remove_dir_all(&retired)
+                .with_context(|| format!("cannot remove {}", retired.display()))?;
+        } else {
+            fs::rename(&staged, &destination).with_context(|| {
+                format!("cannot move the new {} into place", destination.display())
+            })?;
+        }
+        Ok(destination)
+    }
+}
+
+/// Sets Unix permission bits (temporary files start private); a no-op elsewhere.
+pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_the_file_and_leaves_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.bpk");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_committed_stage_replaces_the_old_directory_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("iris");
+        fs::create_dir_all(&destination).unwrap();
+        fs::write(destination.join("stale.log"), b"old").unwrap();
+
+        let stage = StagedDir::new(&destination).unwrap();
+        fs::write(stage.path().join("model.bpk"), b"new").unwrap();
+        stage.commit().unwrap();
+
+        assert_eq!(fs::read(destination.join("model.bpk")).unwrap(), b"new");
+        assert!(!destination.join("stale.log").exists());
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no staging leftovers"
+        );
+    }
+
+    #[test]
+    fn an_abandoned_stage_leaves_the_destination_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("iris");
+        fs::create_dir_all(&destination).unwrap();
+        fs::write(destination.join("model.bpk"), b"old").unwrap();
+        {
+            let stage = StagedDir::new(&destination).unwrap();
+            fs::write(stage.path().join("model.bpk"), b"half").unwrap();
+        }
+        assert_eq!(fs::read(destination.join("model.bpk")).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

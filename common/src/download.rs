@@ -1,0 +1,312 @@
+//! Dataset files: read locally, downloaded from their canonical URL only when missing, and
+//! always checked against a pinned SHA-256. Nothing trains on unverified data.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+use crate::digest::to_hex;
+
+/// A dataset file: where it lives under the data directory, where it comes from, and what
+/// its bytes must hash to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteFile {
+    /// Path under the data directory, e.g. `iris/iris.csv`.
+    pub relative_path: &'static str,
+    pub url: &'static str,
+    pub checksum: Checksum,
+}
+
+/// The pinned digest of a file. SHA-256 wherever it is known; MD5 only for files whose
+/// publishers pin nothing stronger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    Sha256(&'static str),
+    Md5(&'static str),
+}
+
+impl Checksum {
+    fn expected(&self) -> &'static str {
+        match self {
+            Checksum::Sha256(hex) | Checksum::Md5(hex) => hex,
+        }
+    }
+
+    fn actual<'a>(&self, digests: &'a Digests) -> &'a str {
+        match self {
+            Checksum::Sha256(_) => &digests.sha256,
+            Checksum::Md5(_) => &digests.md5,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Checksum::Sha256(_) => "sha256",
+            Checksum::Md5(_) => "md5",
+        }
+    }
+}
+
+impl std::fmt::Display for Checksum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.name(), self.expected())
+    }
+}
+
+/// Both digests of a file, computed in one pass.
+struct Digests {
+    sha256: String,
+    md5: String,
+}
+
+/// A dataset file whose bytes matched the pinned checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedFile {
+    pub path: PathBuf,
+    /// Recorded in reports whatever the pinned digest was.
+    pub sha256: String,
+}
+
+impl RemoteFile {
+    /// The file's place under `data_dir`.
+    pub fn local_path(&self, data_dir: &Path) -> PathBuf {
+        data_dir.join(self.relative_path)
+    }
+
+    /// Returns the verified local copy, downloading it first when it is missing.
+    pub fn fetch(&self, data_dir: &Path) -> Result<VerifiedFile> {
+        let path = self.local_path(data_dir);
+        if path.exists() {
+            return self.verify_existing(path);
+        }
+        let digests = self.download_to(&path).with_context(|| {
+            format!(
+                "{} is missing and could not be downloaded from {}; put a copy there \
+                 ({}) or point --data-dir / DATASETS_DIR at a directory that has it",
+                path.display(),
+                self.url,
+                self.checksum
+            )
+        })?;
+        Ok(VerifiedFile {
+            path,
+            sha256: digests.sha256,
+        })
+    }
+
+    fn verify_existing(&self, path: PathBuf) -> Result<VerifiedFile> {
+        let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let digests = copy_hashing(&mut io::BufReader::new(file), &mut io::sink())
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let actual = self.checksum.actual(&digests);
+        if actual != self.checksum.expected() {
+            bail!(
+                "{} has {} {actual}, not the expected {}; it is not the file published at {}. \
+                 Delete it to download it again, or replace it with a verified copy",
+                path.display(),
+                self.checksum.name(),
+                self.checksum.expected(),
+                self.url
+            );
+        }
+        Ok(VerifiedFile {
+            path,
+            sha256: digests.sha256,
+        })
+    }
+
+    /// Streams the URL into a temporary file beside `path`, checks its hash, then renames it
+    /// into place, so a failed or interrupted download leaves nothing behind.
+    fn download_to(&self, path: &Path) -> Result<Digests> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .timeout_connect(Some(Duration::from_secs(30)))
+                .timeout_global(Some(Duration::from_secs(30 * 60)))
+                .build(),
+        );
+        eprintln!("downloading {} to {}", self.url, path.display());
+        let mut response = agent.get(self.url).call()?;
+        let progress = progress_bar(response.body().content_length());
+        let mut reader = progress.wrap_read(response.body_mut().as_reader());
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        let digests = copy_hashing(&mut reader, temp.as_file_mut())?;
+        progress.finish_and_clear();
+        let actual = self.checksum.actual(&digests);
+        if actual != self.checksum.expected() {
+            bail!(
+                "the download has {} {actual}, not the expected {}",
+                self.checksum.name(),
+                self.checksum.expected()
+            );
+        }
+        temp.as_file().sync_all()?;
+        temp.persist(path)?;
+        Ok(digests)
+    }
+}
+
+fn progress_bar(total: Option<u64>) -> ProgressBar {
+    let Some(total) = total else {
+        return ProgressBar::new_spinner();
+    };
+    let bar = ProgressBar::new(total);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn copy_hashing(reader: &mut impl Read, out: &mut impl Write) -> io::Result<Digests> {
+    let mut sha256 = Sha256::new();
+    let mut md5 = Md5::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = reader.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(Digests {
+                sha256: to_hex(&sha256.finalize()),
+                md5: to_hex(&md5.finalize()),
+            });
+        }
+        sha256.update(&buffer[..n]);
+        md5.update(&buffer[..n]);
+        out.write_all(&buffer[..n])?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::sha256_hex;
+    use std::net::TcpListener;
+
+    /// Serves `body` once over HTTP on loopback and returns the URL.
+    fn serve_once(body: &'static [u8]) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/data.csv", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let header = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(header.as_bytes()).unwrap();
+            stream.write_all(body).unwrap();
+        });
+        url
+    }
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    #[test]
+    fn downloads_a_missing_file_and_verifies_it() {
+        let body: &'static [u8] = b"1,2,3\n";
+        let file = RemoteFile {
+            relative_path: "toy/data.csv",
+            url: leak(serve_once(body)),
+            checksum: Checksum::Sha256(leak(sha256_hex(body))),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let verified = file.fetch(dir.path()).unwrap();
+        assert_eq!(fs::read(&verified.path).unwrap(), body);
+        assert_eq!(fs::read_dir(dir.path().join("toy")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn refuses_a_download_with_the_wrong_checksum_and_leaves_nothing() {
+        let file = RemoteFile {
+            relative_path: "toy/data.csv",
+            url: leak(serve_once(b"tampered\n")),
+            checksum: Checksum::Sha256(
+                "0000000000000000000000000000000000000000000000000000000000000000",
+            ),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let message = format!("{:#}", file.fetch(dir.path()).unwrap_err());
+        assert!(message.contains("not the expected 0000"), "{message}");
+        assert_eq!(fs::read_dir(dir.path().join("toy")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn offline_error_names_url_path_and_checksum() {
+        // Port 9 (discard) on loopback refuses connections: a stand-in for no network.
+        let file = RemoteFile {
+            relative_path: "toy/data.csv",
+            url: "http://127.0.0.1:9/data.csv",
+            checksum: Checksum::Sha256("abc123"),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let message = format!("{:#}", file.fetch(dir.path()).unwrap_err());
+        assert!(message.contains("http://127.0.0.1:9/data.csv"), "{message}");
+        assert!(message.contains("toy/data.csv"), "{message}");
+        assert!(message.contains("abc123"), "{message}");
+    }
+
+    #[test]
+    fn an_existing_file_with_the_wrong_bytes_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("toy")).unwrap();
+        fs::write(dir.path().join("toy/data.csv"), b"edited").unwrap();
+        let file = RemoteFile {
+            relative_path: "toy/data.csv",
+            url: "http://127.0.0.1:9/data.csv",
+            checksum: Checksum::Sha256(leak(sha256_hex(b"original"))),
+        };
+        let message = format!("{:#}", file.fetch(dir.path()).unwrap_err());
+        assert!(message.contains("not the expected"), "{message}");
+        assert!(message.contains("Delete it"), "{message}");
+    }
+
+    #[test]
+    fn an_md5_pinned_file_is_verified_by_md5() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("toy")).unwrap();
+        fs::write(dir.path().join("toy/data.csv"), b"abc").unwrap();
+        let file = |md5| RemoteFile {
+            relative_path: "toy/data.csv",
+            url: "http://127.0.0.1:9/data.csv",
+            checksum: Checksum::Md5(md5),
+        };
+        let verified = file("900150983cd24fb0d6963f7d28e17f72")
+            .fetch(dir.path())
+            .unwrap();
+        assert_eq!(
+            verified.sha256,
+            sha256_hex(b"abc"),
+            "the sha256 is still recorded"
+        );
+        let message = format!("{:#}", file("00").fetch(dir.path()).unwrap_err());
+        assert!(
+            message.contains("has md5 900150983cd24fb0d6963f7d28e17f72"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_existing_verified_file_is_used_as_is() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("toy")).unwrap();
+        fs::write(dir.path().join("toy/data.csv"), b"original").unwrap();
+        let file = RemoteFile {
+            relative_path: "toy/data.csv",
+            url: "http://127.0.0.1:9/data.csv",
+            checksum: Checksum::Sha256(leak(sha256_hex(b"original"))),
+        };
+        let verified = file.fetch(dir.path()).unwrap();
+        assert_eq!(verified.sha256, sha256_hex(b"original"));
+    }
+}

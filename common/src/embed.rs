@@ -1,0 +1,75 @@
+//! Embedding trained artifacts in an inference module: the build-time check that they exist,
+//! and the run-time parsing of the embedded bytes (the same for every algorithm).
+
+use std::path::Path;
+
+#[cfg(feature = "embed")]
+pub use record::{EmbeddedModel, record_mismatch};
+
+/// The files an inference module embeds from `artifacts/<algorithm>/`.
+pub const EMBEDDED_ARTIFACTS: [&str; 3] = ["model.bpk", "config.json", "metrics.json"];
+
+/// For an inference crate's `build.rs`: fails the build with instructions when the trained
+/// artifacts are missing, and rebuilds when they change.
+pub fn require_artifacts(manifest_dir: &str, algorithm: &str, training_binary: &str) {
+    let dir = Path::new(manifest_dir)
+        .join("..")
+        .join("artifacts")
+        .join(algorithm);
+    for name in EMBEDDED_ARTIFACTS {
+        let path = dir.join(name);
+        println!("cargo::rerun-if-changed={}", path.display());
+        if !path.is_file() {
+            panic!(
+                "{} is missing: train the model first with `cargo run --release --bin {training_binary}`",
+                path.display()
+            );
+        }
+    }
+}
+
+#[cfg(feature = "embed")]
+mod record {
+    use burn::store::ModuleRecord;
+    use burn::tensor::Bytes;
+    use serde::de::DeserializeOwned;
+
+    use crate::digest::sha256_hex;
+
+    /// The embedded artifacts, parsed: the model's record still to be loaded into a module
+    /// initialised from `config`.
+    pub struct EmbeddedModel<C, R> {
+        pub config: C,
+        pub report: Option<R>,
+        pub record: ModuleRecord,
+        pub model_sha256: String,
+    }
+
+    impl<C: DeserializeOwned, R: DeserializeOwned> EmbeddedModel<C, R> {
+        pub fn parse(
+            model_bpk: &[u8],
+            config_json: &[u8],
+            metrics_json: Option<&[u8]>,
+        ) -> Result<Self, String> {
+            let config = serde_json::from_slice(config_json)
+                .map_err(|e| format!("the embedded config.json is invalid: {e}"))?;
+            let report = metrics_json
+                .map(serde_json::from_slice)
+                .transpose()
+                .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
+            let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bpk.to_vec()))
+                .map_err(|e| format!("the embedded model.bpk is invalid: {e}"))?;
+            Ok(Self {
+                config,
+                report,
+                record,
+                model_sha256: sha256_hex(model_bpk),
+            })
+        }
+    }
+
+    /// The error for a record that does not fit the module `config.json` describes.
+    pub fn record_mismatch(error: impl std::fmt::Display) -> String {
+        format!("the embedded model.bpk does not fit config.json: {error}")
+    }
+}

@@ -1,0 +1,149 @@
+//! Test harness for inference modules: runs the wasm module under the wasmtime CLI and the
+//! native build side by side, and checks the command-line contract the same way for all.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::paths::workspace_root;
+
+/// The wasm module `cargo xtask wasm` built for `crate_name`.
+pub fn wasm_module(crate_name: &str) -> PathBuf {
+    let dir = std::env::var_os("WASM_MODULE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/wasm32-wasip1/release"));
+    let module = dir.join(format!("{crate_name}.wasm"));
+    assert!(
+        module.is_file(),
+        "{} is missing: build it with `cargo xtask wasm {crate_name}` (or run `cargo xtask test`)",
+        module.display()
+    );
+    module
+}
+
+/// The wasmtime CLI: `$WASMTIME`, else `wasmtime` on the PATH.
+pub fn wasmtime() -> PathBuf {
+    std::env::var_os("WASMTIME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("wasmtime"))
+}
+
+/// Runs `program args` with `stdin`, waiting for it to finish.
+pub fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    // A module that rejects its input early may close stdin first: that is not an error here.
+    let _ = pipe.write_all(stdin.as_bytes());
+    drop(pipe);
+    child.wait_with_output().expect("the process finishes")
+}
+
+/// The module under `wasmtime run`, with no capabilities but argv and the standard streams.
+pub fn run_wasm(module: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut command = Command::new(wasmtime());
+    command.arg("run").arg(module).args(args);
+    run_with_stdin(command, stdin)
+}
+
+/// The native build of the same inference crate.
+pub fn run_native(binary: &str, args: &[&str], stdin: &str) -> Output {
+    let mut command = Command::new(binary);
+    command.args(args);
+    run_with_stdin(command, stdin)
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts success and returns stdout.
+pub fn expect_success(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "expected success, got {:?}:\n{}",
+        output.status,
+        stderr(output)
+    );
+    stdout(output)
+}
+
+/// Asserts the bad-input contract: exit 2, nothing on stdout, one line on stderr that names
+/// the problem (`expected`) and shows a valid example, no panic or trap.
+pub fn expect_bad_input(output: &Output, expected: &str, example: &str) {
+    let message = stderr(output);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "exit code 2 for bad input: {message}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "no answer on bad input: {}",
+        stdout(output)
+    );
+    assert_eq!(message.trim_end().lines().count(), 1, "one line: {message}");
+    assert!(
+        message.contains(expected),
+        "names the problem ({expected}): {message}"
+    );
+    assert!(
+        message.contains(example),
+        "shows a valid example: {message}"
+    );
+    for sign in ["panicked", "wasm trap", "backtrace"] {
+        assert!(!message.contains(sign), "no {sign}: {message}");
+    }
+}
+
+/// `(module, name)` of every import of a wasm module.
+pub fn wasm_imports(module: &Path) -> Vec<(String, String)> {
+    let bytes = std::fs::read(module).expect("the module is readable");
+    let mut imports = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let Ok(wasmparser::Payload::ImportSection(reader)) = payload {
+            for import in reader.into_imports().flatten() {
+                imports.push((import.module.to_owned(), import.name.to_owned()));
+            }
+        }
+    }
+    imports
+}
+
+/// Runs the same call under wasmtime and natively, asserts identical exit codes, stdout and
+/// stderr, and returns the wasm run.
+pub fn run_both(module: &Path, native: &str, args: &[&str], stdin: &str) -> Output {
+    let wasm = run_wasm(module, args, stdin);
+    let native = run_native(native, args, stdin);
+    assert_eq!(
+        wasm.status.code(),
+        native.status.code(),
+        "same exit code for {args:?}"
+    );
+    assert_eq!(stdout(&wasm), stdout(&native), "same answer for {args:?}");
+    assert_eq!(stderr(&wasm), stderr(&native), "same message for {args:?}");
+    wasm
+}
+
+/// Asserts the module needs nothing from its host but WASI preview 1.
+pub fn assert_only_wasi_imports(module: &Path) {
+    let imports = wasm_imports(module);
+    assert!(
+        !imports.is_empty(),
+        "a WASI command imports at least fd_write"
+    );
+    for (from, name) in &imports {
+        assert_eq!(
+            from, "wasi_snapshot_preview1",
+            "unexpected import {from}::{name}"
+        );
+    }
+}

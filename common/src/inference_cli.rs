@@ -1,0 +1,443 @@
+//! The command-line contract shared by every inference module (natively and under wasmtime):
+//!
+//! ```text
+//! <module> [--json] '<JSON object or array>'   one answer line per input
+//! <module> [--json] -                          the same JSON read from stdin
+//! <module> --info                              model sha256, metrics, input schema
+//! <module> --help
+//! ```
+//!
+//! Bad input never panics (a panic would surface as a wasm trap): it is reported as one line on
+//! stderr that names the problem and shows a valid example, with exit code 2.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Exit code for a bad command line or bad input: the caller can fix it.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for a failure that is not the caller's (an unreadable embedded model, a closed stdout).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// One input the model answers for, as it arrives in JSON.
+pub trait ModelInput: DeserializeOwned {
+    /// Checks what deserialisation cannot (finite numbers, physical ranges).
+    /// The error is a short phrase naming the field and the allowed values.
+    fn validate(&self) -> Result<(), String>;
+}
+
+/// One answer, printed as a plain line or, with `--json`, as one JSON object per line.
+pub trait Prediction {
+    fn to_line(&self) -> String;
+    fn to_json(&self) -> Value;
+}
+
+/// What an inference module plugs into [`main`].
+pub trait InferenceModel {
+    type Input: ModelInput;
+    type Output: Prediction;
+
+    /// The binary's name, used in messages (`iris-inference`).
+    const NAME: &'static str;
+    /// One line saying what the module answers.
+    const ABOUT: &'static str;
+    /// A valid single input, shown in help and in every input error.
+    const EXAMPLE: &'static str;
+    /// What `--json` prints, for the help text.
+    const JSON_OUTPUT: &'static str;
+    /// Inputs larger than this are refused before parsing.
+    const MAX_INPUT_BYTES: usize = 1 << 20;
+
+    /// Whether a JSON value is a batch of inputs rather than one input. Most inputs are objects,
+    /// so any array is a batch; models whose single input is an array override this.
+    fn is_batch(value: &Value) -> bool {
+        value.is_array()
+    }
+
+    /// `--info`: the embedded model's identity, metrics and input schema.
+    fn info(&self) -> Value;
+
+    /// Answers for validated inputs.
+    fn predict(&self, inputs: &[Self::Input]) -> Result<Vec<Self::Output>, String>;
+}
+
+/// Why a run failed; the message is always a single line.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CliError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    Failure(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::BadInput(_) => EXIT_BAD_INPUT,
+            CliError::Failure(_) => EXIT_FAILURE,
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Request {
+    Help,
+    Info,
+    Predict { source: InputSource, json: bool },
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum InputSource {
+    Argument(String),
+    Stdin,
+}
+
+/// The whole program of an inference module: parses argv, loads the model, prints the answers.
+pub fn main<M: InferenceModel>(load: impl FnOnce() -> Result<M, String>) -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    match run::<M>(&args, load, &mut stdin.lock(), &mut stdout.lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}: {}", M::NAME, error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// [`main`] without the process: testable with in-memory stdin and stdout.
+pub fn run<M: InferenceModel>(
+    args: &[OsString],
+    load: impl FnOnce() -> Result<M, String>,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+) -> Result<(), CliError> {
+    let request = parse_args::<M>(args)?;
+    let output = match request {
+        Request::Help => usage::<M>(),
+        Request::Info => {
+            let model = load().map_err(CliError::Failure)?;
+            format!("{}\n", pretty_json(&model.info()))
+        }
+        Request::Predict { source, json } => {
+            let text = read_source::<M>(source, stdin)?;
+            let inputs = parse_inputs::<M>(&text)?;
+            let model = load().map_err(CliError::Failure)?;
+            let answers = model.predict(&inputs).map_err(CliError::Failure)?;
+            render_answers(&answers, json)
+        }
+    };
+    stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| CliError::Failure(format!("cannot write the answer to stdout: {e}")))
+}
+
+fn parse_args<M: InferenceModel>(args: &[OsString]) -> Result<Request, CliError> {
+    let mut json = false;
+    let mut info = false;
+    let mut positional: Option<String> = None;
+    for arg in args {
+        let Some(arg) = arg.to_str() else {
+            return Err(bad_input::<M>("an argument is not valid UTF-8"));
+        };
+        match arg {
+            "-h" | "--help" => return Ok(Request::Help),
+            "--info" => info = true,
+            "--json" => json = true,
+            flag if flag.starts_with("--") => {
+                return Err(bad_input::<M>(&format!(
+                    "unknown option '{flag}' (known: --json, --info, --help)"
+                )));
+            }
+            value if positional.is_none() => positional = Some(value.to_owned()),
+            _ => {
+                return Err(bad_input::<M>(
+                    "more than one input argument; pass several inputs as one JSON array",
+                ));
+            }
+        }
+    }
+    if info {
+        return Ok(Request::Info);
+    }
+    let source = match positional.as_deref() {
+        None => return Err(bad_input::<M>("no input given")),
+        Some("-") => InputSource::Stdin,
+        Some(text) => InputSource::Argument(text.to_owned()),
+    };
+    Ok(Request::Predict { source, json })
+}
+
+fn read_source<M: InferenceModel>(
+    source: InputSource,
+    stdin: &mut dyn Read,
+) -> Result<String, CliError> {
+    let text = match source {
+        InputSource::Argument(text) => text,
+        InputSource::Stdin => {
+            let mut bytes = Vec::new();
+            stdin
+                .take(M::MAX_INPUT_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| CliError::Failure(format!("cannot read stdin: {e}")))?;
+            String::from_utf8(bytes).map_err(|_| bad_input::<M>("stdin is not valid UTF-8"))?
+        }
+    };
+    if text.len() > M::MAX_INPUT_BYTES {
+        return Err(bad_input::<M>(&format!(
+            "input is larger than {} bytes; split it into several calls",
+            M::MAX_INPUT_BYTES
+        )));
+    }
+    Ok(text)
+}
+
+/// Parses one input or a batch, validating each; errors name the item of a batch.
+fn parse_inputs<M: InferenceModel>(text: &str) -> Result<Vec<M::Input>, CliError> {
+    if text.trim().is_empty() {
+        return Err(bad_input::<M>("the input is empty"));
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        let hint = if ["NaN", "Infinity"].iter().any(|w| text.contains(w)) {
+            "; JSON has no NaN or Infinity, give finite numbers"
+        } else {
+            ""
+        };
+        bad_input::<M>(&format!("malformed JSON ({e}){hint}"))
+    })?;
+    if !M::is_batch(&value) {
+        return Ok(vec![parse_one::<M>(value, None)?]);
+    }
+    let Value::Array(items) = value else {
+        return Err(bad_input::<M>("a batch must be a JSON array"));
+    };
+    if items.is_empty() {
+        return Err(bad_input::<M>("empty array; give at least one input"));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| parse_one::<M>(item, Some(index)))
+        .collect()
+}
+
+fn parse_one<M: InferenceModel>(value: Value, index: Option<usize>) -> Result<M::Input, CliError> {
+    let place = index.map_or(String::new(), |i| format!("item {i} of the array: "));
+    let input: M::Input =
+        serde_json::from_value(value).map_err(|e| bad_input::<M>(&format!("{place}{e}")))?;
+    input
+        .validate()
+        .map_err(|e| bad_input::<M>(&format!("{place}{e}")))?;
+    Ok(input)
+}
+
+fn render_answers<P: Prediction>(answers: &[P], json: bool) -> String {
+    answers
+        .iter()
+        .map(|answer| {
+            if json {
+                answer.to_json().to_string()
+            } else {
+                answer.to_line()
+            }
+        })
+        .fold(String::new(), |mut out, line| {
+            out.push_str(&line);
+            out.push('\n');
+            out
+        })
+}
+
+fn bad_input<M: InferenceModel>(problem: &str) -> CliError {
+    let problem = problem.replace('\n', " ");
+    CliError::BadInput(format!(
+        "{problem}. Example: {} '{}' (see --help)",
+        M::NAME,
+        M::EXAMPLE
+    ))
+}
+
+fn pretty_json(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+fn usage<M: InferenceModel>() -> String {
+    format!(
+        "{name}: {about}
+
+Usage: {name} [--json] <INPUT>
+       {name} --info
+       {name} --help
+
+INPUT is one JSON input, a JSON array of inputs (one answer line each),
+or - to read the JSON from stdin (at most {max} bytes).
+
+Example:
+  {name} '{example}'
+
+Options:
+  --json      print {json_output} per input
+  --info      print the embedded model's sha256, its metrics and the input schema
+  -h, --help  print this help
+
+Exit codes: 0 answered, 2 bad input or usage (one line on stderr), 1 other failure.
+",
+        name = M::NAME,
+        about = M::ABOUT,
+        example = M::EXAMPLE,
+        json_output = M::JSON_OUTPUT,
+        max = M::MAX_INPUT_BYTES,
+    )
+}
+
+/// Checks that a number is finite; inputs are f32 and JSON numbers beyond f32 become infinite.
+pub fn require_finite(field: &str, value: f32) -> Result<(), String> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(format!("field '{field}' must be a finite number"))
+    }
+}
+
+/// Checks that a number lies in `[min, max]` (and is finite).
+pub fn require_range(field: &str, value: f32, min: f32, max: f32) -> Result<(), String> {
+    require_finite(field, value)?;
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "field '{field}' is {value}, outside the possible range {min} to {max}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Point {
+        x: f32,
+    }
+
+    impl ModelInput for Point {
+        fn validate(&self) -> Result<(), String> {
+            require_range("x", self.x, 0.0, 10.0)
+        }
+    }
+
+    struct Doubler;
+
+    struct Doubled(f32);
+
+    impl Prediction for Doubled {
+        fn to_line(&self) -> String {
+            format!("{}", self.0)
+        }
+        fn to_json(&self) -> Value {
+            serde_json::json!({ "value": self.0 })
+        }
+    }
+
+    impl InferenceModel for Doubler {
+        type Input = Point;
+        type Output = Doubled;
+        const NAME: &'static str = "doubler";
+        const ABOUT: &'static str = "doubles x";
+        const EXAMPLE: &'static str = r#"{"x": 1.5}"#;
+        const JSON_OUTPUT: &'static str = r#"{"value": ...}"#;
+        const MAX_INPUT_BYTES: usize = 64;
+
+        fn info(&self) -> Value {
+            serde_json::json!({ "model": "doubler" })
+        }
+
+        fn predict(&self, inputs: &[Point]) -> Result<Vec<Doubled>, String> {
+            Ok(inputs.iter().map(|p| Doubled(p.x * 2.0)).collect())
+        }
+    }
+
+    fn call(args: &[&str], stdin: &str) -> Result<String, CliError> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let mut out = Vec::new();
+        run::<Doubler>(&args, || Ok(Doubler), &mut stdin.as_bytes(), &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    fn bad(args: &[&str], stdin: &str) -> String {
+        match call(args, stdin) {
+            Err(CliError::BadInput(message)) => {
+                assert!(!message.contains('\n'), "one line: {message}");
+                assert!(
+                    message.contains(r#"'{"x": 1.5}'"#),
+                    "shows the example: {message}"
+                );
+                message
+            }
+            other => panic!("expected bad input, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn answers_one_object_and_a_batch() {
+        assert_eq!(call(&[r#"{"x": 2}"#], "").unwrap(), "4\n");
+        assert_eq!(call(&[r#"[{"x": 1}, {"x": 3}]"#], "").unwrap(), "2\n6\n");
+        assert_eq!(
+            call(&["--json", r#"{"x": 1}"#], "").unwrap(),
+            "{\"value\":2.0}\n"
+        );
+    }
+
+    #[test]
+    fn reads_stdin_with_dash() {
+        assert_eq!(call(&["-"], r#"{"x": 5}"#).unwrap(), "10\n");
+    }
+
+    #[test]
+    fn help_and_info_do_not_need_input() {
+        assert!(call(&["--help"], "").unwrap().contains("Usage: doubler"));
+        assert!(
+            call(&["--info"], "")
+                .unwrap()
+                .contains("\"model\": \"doubler\"")
+        );
+    }
+
+    #[test]
+    fn rejects_bad_input_with_one_line_naming_the_problem() {
+        assert!(bad(&[], "").contains("no input given"));
+        assert!(bad(&["{"], "").contains("malformed JSON"));
+        assert!(bad(&["{}"], "").contains("missing field `x`"));
+        assert!(bad(&[r#"{"x": 1, "y": 2}"#], "").contains("unknown field `y`"));
+        assert!(bad(&[r#"{"x": "one"}"#], "").contains("invalid type"));
+        assert!(bad(&[r#"{"x": NaN}"#], "").contains("no NaN or Infinity"));
+        assert!(bad(&[r#"{"x": 1e39}"#], "").contains("finite"));
+        assert!(bad(&[r#"{"x": 11}"#], "").contains("outside the possible range"));
+        assert!(bad(&["[]"], "").contains("empty array"));
+        assert!(bad(&[r#"[{"x": 1}, {"z": 1}]"#], "").contains("item 1 of the array"));
+        assert!(bad(&["--frobnicate"], "").contains("unknown option"));
+        assert!(bad(&["{}", "{}"], "").contains("more than one input"));
+        assert!(bad(&["-"], &" ".repeat(100)).contains("larger than 64 bytes"));
+        assert!(bad(&["   "], "").contains("the input is empty"));
+    }
+
+    #[test]
+    fn a_model_that_fails_to_load_is_a_failure_not_bad_input() {
+        let args = vec![OsString::from(r#"{"x": 1}"#)];
+        let result = run::<Doubler>(
+            &args,
+            || Err("corrupt".into()),
+            &mut "".as_bytes(),
+            &mut Vec::new(),
+        );
+        assert_eq!(result, Err(CliError::Failure("corrupt".into())));
+    }
+}

@@ -1,0 +1,170 @@
+//! The module's contract, under the wasmtime CLI and natively: answers on the 0-10 scale,
+//! formats, bad input (including physically impossible values), agreement between wasm and
+//! native on every wine of the test split, and the module's imports.
+
+use std::path::PathBuf;
+
+use common::harness::{
+    assert_only_wasi_imports, expect_bad_input, expect_success, run_both, run_native, run_wasm,
+    wasm_module,
+};
+use common::paths::{resolve_data_dir, workspace_root};
+use wine_quality::data::{RED_WINES, WHITE_WINES, load_items, split};
+use wine_quality::model::{WineArtifactConfig, WineType};
+
+const SAMPLE: &str = r#"{"fixed_acidity": 7.4, "volatile_acidity": 0.7, "citric_acid": 0.0, "residual_sugar": 1.9, "chlorides": 0.076, "free_sulfur_dioxide": 11, "total_sulfur_dioxide": 34, "density": 0.9978, "ph": 3.51, "sulphates": 0.56, "alcohol": 9.4, "type": "red"}"#;
+const NATIVE: &str = env!("CARGO_BIN_EXE_wine-quality-inference");
+
+fn module() -> PathBuf {
+    wasm_module("wine-quality-inference")
+}
+
+fn both(args: &[&str], stdin: &str) -> std::process::Output {
+    run_both(&module(), NATIVE, args, stdin)
+}
+
+/// The sample with one field replaced by `value` (raw JSON).
+fn sample_with(field: &str, value: &str) -> String {
+    let mut sample: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(SAMPLE).unwrap();
+    sample.insert(field.into(), serde_json::from_str(value).unwrap());
+    serde_json::to_string(&sample).unwrap()
+}
+
+fn assert_quality_line(line: &str) -> f64 {
+    let (whole, decimal) = line.split_once('.').expect("one decimal");
+    assert!(
+        whole.chars().all(|c| c.is_ascii_digit()) && decimal.len() == 1,
+        "{line}"
+    );
+    let quality: f64 = line.parse().unwrap();
+    assert!((0.0..=10.0).contains(&quality), "{line}");
+    quality
+}
+
+#[test]
+fn the_readme_sample_prints_a_quality_with_one_decimal() {
+    let answer = expect_success(&both(&[SAMPLE], ""));
+    let quality = assert_quality_line(answer.trim_end());
+    // This wine (the first red of the UCI file) was rated 5 by the experts.
+    assert!(
+        (4.5..=6.0).contains(&quality),
+        "a plausible score: {quality}"
+    );
+}
+
+#[test]
+fn batch_stdin_and_json_output() {
+    let white = sample_with("type", r#""white""#);
+    let batch = format!("[{SAMPLE}, {white}]");
+    let lines = expect_success(&both(&["-"], &batch));
+    assert_eq!(lines.lines().count(), 2);
+    lines.lines().for_each(|line| {
+        assert_quality_line(line);
+    });
+    let json = expect_success(&both(&["--json", &batch], ""));
+    for line in json.lines() {
+        let answer: serde_json::Value = serde_json::from_str(line).unwrap();
+        let quality = answer["quality"].as_f64().unwrap();
+        assert_eq!(answer["grade"].as_f64().unwrap(), quality.round());
+    }
+}
+
+#[test]
+fn info_and_help() {
+    let info: serde_json::Value =
+        serde_json::from_str(&expect_success(&both(&["--info"], ""))).unwrap();
+    let committed =
+        std::fs::read(workspace_root().join("artifacts/wine-quality/model.bpk")).unwrap();
+    assert_eq!(info["model_sha256"], common::digest::sha256_hex(&committed));
+    assert_eq!(
+        info["input_schema"]["type"]["enum"],
+        serde_json::json!(["red", "white"])
+    );
+    assert!(
+        info["training"]["evaluation"]["test"]["rmse"]
+            .as_f64()
+            .is_some()
+    );
+    let help = expect_success(&both(&["--help"], ""));
+    assert!(help.contains("Usage: wine-quality-inference"), "{help}");
+}
+
+#[test]
+fn bad_and_impossible_input_is_one_line_with_exit_code_2() {
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![], "no input given"),
+        (vec!["{".into()], "malformed JSON"),
+        (vec![r#"{"alcohol": 9.4}"#.into()], "missing field"),
+        (vec![sample_with("colour", "1")], "unknown field `colour`"),
+        (
+            vec![sample_with("alcohol", r#""strong""#)],
+            "invalid type: string",
+        ),
+        (
+            vec![sample_with("type", r#""rose""#)],
+            "unknown variant `rose`",
+        ),
+        (
+            vec![sample_with("chlorides", "-0.1")],
+            "'chlorides' is -0.1, outside the possible range",
+        ),
+        (
+            vec![sample_with("density", "1.5")],
+            "'density' is 1.5, outside the possible range 0.9 to 1.1",
+        ),
+        (
+            vec![sample_with("ph", "15")],
+            "'ph' is 15, outside the possible range 0 to 14",
+        ),
+        (
+            vec![sample_with("alcohol", "1e39")],
+            "'alcohol' must be a finite number",
+        ),
+        (vec!["[]".into()], "empty array"),
+    ];
+    for (args, expected) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        for output in [
+            run_wasm(&module(), &args, ""),
+            run_native(NATIVE, &args, ""),
+        ] {
+            expect_bad_input(&output, expected, SAMPLE);
+        }
+    }
+}
+
+/// Every wine of the committed model's test split in one batch: wasm and native print
+/// identical lines, and the answers are as good as `metrics.json` says.
+#[test]
+fn wasm_and_native_agree_on_the_whole_test_split() {
+    let config: WineArtifactConfig = serde_json::from_slice(
+        &std::fs::read(workspace_root().join("artifacts/wine-quality/config.json")).unwrap(),
+    )
+    .unwrap();
+    let data_dir = resolve_data_dir(None).path;
+    let mut items = load_items(&RED_WINES.fetch(&data_dir).unwrap().path, WineType::Red).unwrap();
+    items.extend(load_items(&WHITE_WINES.fetch(&data_dir).unwrap().path, WineType::White).unwrap());
+    let test = split(items, config.training.seed).test;
+    let batch =
+        serde_json::to_string(&test.iter().map(|item| item.sample).collect::<Vec<_>>()).unwrap();
+    let answers = expect_success(&both(&["-"], &batch));
+    expect_success(&both(&["--json", "-"], &batch));
+    let answers: Vec<f64> = answers.lines().map(assert_quality_line).collect();
+    assert_eq!(answers.len(), test.len());
+    let mae = answers
+        .iter()
+        .zip(&test)
+        .map(|(a, item)| (a - f64::from(item.quality)).abs())
+        .sum::<f64>()
+        / test.len() as f64;
+    assert!(
+        mae <= 0.56,
+        "the printed (rounded) answers keep the MAE bar: {mae}"
+    );
+}
+
+#[test]
+fn the_module_imports_only_wasi_preview1() {
+    assert_only_wasi_imports(&module());
+}

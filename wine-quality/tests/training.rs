@@ -1,0 +1,150 @@
+//! Trains on the real Wine Quality data through the real binaries, and checks the committed
+//! model against its report and the bars: RMSE at least 20% below the mean predictor's and
+//! MAE at most 0.55 on the held-out test split.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use common::digest::sha256_hex;
+use common::paths::{resolve_data_dir, workspace_root};
+use common::report::TrainingReport;
+use wine_quality::data::{RED_WINES, WHITE_WINES, load_items, split};
+use wine_quality::inference::WineEvaluation;
+use wine_quality::model::{WineArtifactConfig, WineType};
+use wine_quality::training::{DEFAULTS, evaluate};
+
+fn train(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
+    let output = Command::new(binary)
+        .args(args)
+        .arg("--artifact-dir")
+        .arg(artifact_dir)
+        .output()
+        .expect("the training binary runs");
+    assert!(
+        output.status.success(),
+        "{binary} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn report(dir: &Path) -> TrainingReport<WineEvaluation> {
+    serde_json::from_slice(&fs::read(dir.join("metrics.json")).unwrap()).unwrap()
+}
+
+/// A short run already beats the mean predictor clearly.
+fn assert_short_run_learned(report: &TrainingReport<WineEvaluation>) {
+    let e = &report.evaluation;
+    assert!(e.test.rmse < 0.9 * e.mean_predictor.rmse, "{e:?}");
+    assert!(e.test.r2 > 0.15, "{e:?}");
+}
+
+#[test]
+fn short_flex_run_beats_the_mean_and_writes_every_artifact() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("wine-quality");
+    let output = train(
+        env!("CARGO_BIN_EXE_wine-quality-ndarray"),
+        &["--epochs", "8"],
+        &dir,
+    );
+    for name in [
+        "model.bpk",
+        "config.json",
+        "metrics.json",
+        "training.png",
+        "predictions.png",
+    ] {
+        assert!(dir.join(name).is_file(), "{name} is written");
+    }
+    let report = report(&dir);
+    assert_eq!(report.backend, "flex");
+    assert_eq!(report.dataset_sha256.len(), 2, "both wines are used");
+    assert_short_run_learned(&report);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("epoch   8/8"), "{stdout}");
+    assert!(stdout.contains("mean predictor"), "{stdout}");
+}
+
+#[test]
+fn ndarray_backend_trains_too() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("wine-quality");
+    let args = ["--epochs", "4", "--backend", "ndarray"];
+    train(env!("CARGO_BIN_EXE_wine-quality-ndarray"), &args, &dir);
+    let report = report(&dir);
+    assert_eq!(report.backend, "ndarray");
+    assert_short_run_learned(&report);
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_trains_on_a_software_adapter() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("wine-quality");
+    let args = ["--adapter", "cpu", "--epochs", "4"];
+    train(env!("CARGO_BIN_EXE_wine-quality-wgpu"), &args, &dir);
+    let report = report(&dir);
+    assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
+    assert_short_run_learned(&report);
+}
+
+#[test]
+fn committed_model_matches_its_report_and_clears_the_bars() {
+    let dir = workspace_root().join("artifacts/wine-quality");
+    let model_bytes = fs::read(dir.join("model.bpk")).unwrap();
+    let config: WineArtifactConfig =
+        serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let report = report(&dir);
+    assert_eq!(report.model_sha256, sha256_hex(&model_bytes));
+    assert_eq!(report.settings, config.training);
+    assert_eq!(
+        (
+            config.training.epochs,
+            config.training.batch_size,
+            config.training.learning_rate
+        ),
+        (DEFAULTS.epochs, DEFAULTS.batch_size, DEFAULTS.learning_rate),
+        "trained with the committed defaults"
+    );
+
+    let device = Device::flex();
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes)).unwrap();
+    let model = config.model.init(&device).load_record(record);
+    let data_dir = resolve_data_dir(None).path;
+    let mut items = load_items(&RED_WINES.fetch(&data_dir).unwrap().path, WineType::Red).unwrap();
+    items.extend(load_items(&WHITE_WINES.fetch(&data_dir).unwrap().path, WineType::White).unwrap());
+    let splits = split(items, config.training.seed);
+    let evaluation = evaluate(
+        &model,
+        &config.preprocessing,
+        config.target,
+        &splits,
+        &device,
+    )
+    .unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+    assert!(
+        close(evaluation.test.rmse, report.evaluation.test.rmse),
+        "{evaluation:?}"
+    );
+    assert!(
+        close(evaluation.test.mae, report.evaluation.test.mae),
+        "{evaluation:?}"
+    );
+    assert_eq!(evaluation.mean_predictor, report.evaluation.mean_predictor);
+
+    assert!(
+        evaluation.test.rmse <= 0.8 * evaluation.mean_predictor.rmse,
+        "RMSE at least 20% below the mean predictor's: {evaluation:?}"
+    );
+    assert!(
+        evaluation.test.mae <= 0.55,
+        "MAE at most 0.55: {evaluation:?}"
+    );
+}
