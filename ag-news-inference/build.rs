@@ -2,6 +2,9 @@
 
 fn main() {
     common::embed::require_artifacts(env!("CARGO_MANIFEST_DIR"), "ag-news", "ag-news-ndarray");
-    let vocab = concat!(env!("CARGO_MANIFEST_DIR"), "/../artifacts/ag-news/vocab.json");
+    let vocab = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../artifacts/ag-news/vocab.json"
+    );
     println!("cargo::rerun-if-changed={vocab}");
 }

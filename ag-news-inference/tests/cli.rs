@@ -44,7 +44,14 @@ fn text_input_batches_stdin_and_json() {
 
 #[test]
 fn text_in_any_script_does_not_crash_it() {
-    for text in ["Ελλάδα εκλογές κυβέρνηση", "東京 株価 上昇", "مرحبا بالعالم", "🚀🔥💯", "\u{0}\u{200b}x", "ÅÄÖ ñ ß"] {
+    for text in [
+        "Ελλάδα εκλογές κυβέρνηση",
+        "東京 株価 上昇",
+        "مرحبا بالعالم",
+        "🚀🔥💯",
+        "\u{0}\u{200b}x",
+        "ÅÄÖ ñ ß",
+    ] {
         let input = serde_json::json!({ "text": text }).to_string();
         let answer = expect_success(&both(&[&input], ""));
         assert!(CLASSES.contains(&answer.trim_end()), "{text}: {answer}");
@@ -53,7 +60,8 @@ fn text_in_any_script_does_not_crash_it() {
 
 #[test]
 fn info_and_help() {
-    let info: serde_json::Value = serde_json::from_str(&expect_success(&both(&["--info"], ""))).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(&expect_success(&both(&["--info"], ""))).unwrap();
     let committed = std::fs::read(workspace_root().join("artifacts/ag-news/model.bpk")).unwrap();
     assert_eq!(info["model_sha256"], common::digest::sha256_hex(&committed));
     assert_eq!(info["classes"], serde_json::json!(CLASSES));
@@ -67,18 +75,33 @@ fn bad_input_is_one_line_with_exit_code_2() {
     let huge = serde_json::json!({ "text": "word ".repeat(MAX_TEXT_BYTES / 5 + 1) }).to_string();
     let cases: Vec<(String, &str)> = vec![
         ("{".into(), "malformed JSON"),
-        ("{}".into(), "give \"title\" and \"description\", or \"text\""),
+        (
+            "{}".into(),
+            "give \"title\" and \"description\", or \"text\"",
+        ),
         (r#"{"text": "   "}"#.into(), "the article text is empty"),
-        (r#"{"title": "", "description": ""}"#.into(), "the article text is empty"),
-        (r#"{"text": 42}"#.into(), "invalid type: integer `42`, expected a string"),
-        (r#"{"title": ["a"], "description": "b"}"#.into(), "invalid type: sequence"),
+        (
+            r#"{"title": "", "description": ""}"#.into(),
+            "the article text is empty",
+        ),
+        (
+            r#"{"text": 42}"#.into(),
+            "invalid type: integer `42`, expected a string",
+        ),
+        (
+            r#"{"title": ["a"], "description": "b"}"#.into(),
+            "invalid type: sequence",
+        ),
         (r#"{"text": "a", "title": "b"}"#.into(), "not both"),
         (r#"{"body": "a"}"#.into(), "unknown field `body`"),
         (huge, "-byte limit"),
         ("[]".into(), "empty array"),
     ];
     for (input, expected) in &cases {
-        for output in [run_wasm(&module(), &[input], ""), run_native(NATIVE, &[input], "")] {
+        for output in [
+            run_wasm(&module(), &[input], ""),
+            run_native(NATIVE, &[input], ""),
+        ] {
             expect_bad_input(&output, expected, SAMPLE);
         }
     }
@@ -96,7 +119,10 @@ fn wasm_and_native_agree_on_the_whole_evaluation_split() {
     let test = load_items(&TEST_CSV.fetch(&data_dir).unwrap().path).unwrap();
     let evaluation = match config.data {
         DataPlan::SingleFileSplit { file } => {
-            assert_eq!(file, "test.csv", "the committed model was trained on a split of test.csv");
+            assert_eq!(
+                file, "test.csv",
+                "the committed model was trained on a split of test.csv"
+            );
             single_file_split(test, config.training.seed).1
         }
         DataPlan::OfficialSplit => test,
@@ -124,7 +150,10 @@ fn wasm_and_native_agree_on_the_whole_evaluation_split() {
     )
     .unwrap();
     let reported = report["evaluation"]["accuracy"].as_f64().unwrap();
-    assert!((accuracy - reported).abs() < 1e-9, "module {accuracy} vs metrics.json {reported}");
+    assert!(
+        (accuracy - reported).abs() < 1e-9,
+        "module {accuracy} vs metrics.json {reported}"
+    );
 }
 
 #[test]

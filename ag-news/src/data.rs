@@ -9,7 +9,7 @@ use burn::prelude::*;
 use common::download::{Checksum, RemoteFile};
 use common::split::stratified_split;
 
-use crate::model::{CLASSES, label_from_class_index, tokens_tensor};
+use crate::model::{CLASSES, TokenBatch, label_from_class_index, token_batch};
 use crate::tokenizer::{Tokenizer, article_text};
 
 /// The release's training file. Its publishers pin only an MD5 (torchtext's).
@@ -55,7 +55,12 @@ pub fn load_items(path: &Path) -> Result<Vec<NewsItem>> {
     for (row, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("cannot parse {}", path.display()))?;
         if record.len() != 3 {
-            bail!("{} row {}: expected 3 fields (class, title, description), found {}", path.display(), row + 1, record.len());
+            bail!(
+                "{} row {}: expected 3 fields (class, title, description), found {}",
+                path.display(),
+                row + 1,
+                record.len()
+            );
         }
         let label = record[0]
             .trim()
@@ -63,7 +68,13 @@ pub fn load_items(path: &Path) -> Result<Vec<NewsItem>> {
             .ok()
             .and_then(label_from_class_index)
             .with_context(|| {
-                format!("{} row {}: class '{}' is not 1 to {}", path.display(), row + 1, &record[0], CLASSES.len())
+                format!(
+                    "{} row {}: class '{}' is not 1 to {}",
+                    path.display(),
+                    row + 1,
+                    &record[0],
+                    CLASSES.len()
+                )
             })?;
         items.push(NewsItem {
             row,
@@ -80,10 +91,17 @@ pub fn load_items(path: &Path) -> Result<Vec<NewsItem>> {
 
 /// The seeded, stratified 80/20 split of one file: (training, evaluation).
 pub fn single_file_split(items: Vec<NewsItem>, seed: u64) -> (Vec<NewsItem>, Vec<NewsItem>) {
-    let mut parts =
-        stratified_split(items, |item| item.label, &[1.0 - EVALUATION_FRACTION, EVALUATION_FRACTION], seed)
-            .into_iter();
-    (parts.next().unwrap_or_default(), parts.next().unwrap_or_default())
+    let mut parts = stratified_split(
+        items,
+        |item| item.label,
+        &[1.0 - EVALUATION_FRACTION, EVALUATION_FRACTION],
+        seed,
+    )
+    .into_iter();
+    (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    )
 }
 
 /// An article as token ids, ready to batch.
@@ -105,19 +123,21 @@ pub fn encode_items(items: &[NewsItem], tokenizer: &Tokenizer) -> Vec<EncodedIte
 
 #[derive(Debug, Clone)]
 pub struct NewsBatch {
-    pub tokens: Tensor<2, Int>,
+    pub tokens: TokenBatch,
     pub targets: Tensor<1, Int>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct NewsBatcher;
+#[derive(Debug, Clone)]
+pub struct NewsBatcher {
+    pub tokenizer: Tokenizer,
+}
 
 impl Batcher<EncodedItem, NewsBatch> for NewsBatcher {
     fn batch(&self, items: Vec<EncodedItem>, device: &Device) -> NewsBatch {
         let token_lists: Vec<Vec<u32>> = items.iter().map(|item| item.tokens.clone()).collect();
         let labels: Vec<i64> = items.iter().map(|item| item.label as i64).collect();
         NewsBatch {
-            tokens: tokens_tensor(&token_lists, device),
+            tokens: token_batch(&token_lists, &self.tokenizer, device),
             targets: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
         }
     }

@@ -10,7 +10,7 @@ use common::scores::{argmax, round6};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::model::{AgNewsArtifactConfig, AgNewsModel, CLASSES, DataPlan, tokens_tensor};
+use crate::model::{AgNewsArtifactConfig, AgNewsModel, CLASSES, DataPlan, token_batch};
 use crate::tokenizer::{Tokenizer, article_text};
 
 /// Longest text accepted per article, in bytes (news articles are far shorter).
@@ -138,7 +138,9 @@ impl AgNewsPredictor {
 
     pub fn predict_texts(&self, texts: &[String]) -> Result<Vec<TopicPrediction>, String> {
         let token_lists: Vec<Vec<u32>> = texts.iter().map(|t| self.tokenizer.encode(t)).collect();
-        let logits = self.model.forward(tokens_tensor(&token_lists, &self.device));
+        let logits = self
+            .model
+            .forward(token_batch(&token_lists, &self.tokenizer, &self.device));
         let probabilities = softmax(logits, 1)
             .into_data()
             .try_into_vec::<f32>()

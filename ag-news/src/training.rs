@@ -17,7 +17,7 @@ use burn::train::{
     ClassificationOutput, InferenceStep, Learner, SupervisedTraining, TrainOutput, TrainStep,
 };
 use clap::Args;
-use common::artifact::{StagedDir, write_json_atomic};
+use common::artifact::{StagedDir, write_atomic, write_json_atomic};
 use common::download::VerifiedFile;
 use common::plot::{Panel, PanelKind, draw_png};
 use common::scores::argmax;
@@ -25,8 +25,8 @@ use common::train_cli::{TrainBinary, TrainDefaults, TrainRun};
 use common::training::{EpochCurves, RunInfo, launch, save_run};
 
 use crate::data::{
-    EncodedItem, NewsBatch, NewsBatcher, NewsItem, TEST_CSV, TRAIN_CSV, encode_items,
-    load_items, single_file_split,
+    EncodedItem, NewsBatch, NewsBatcher, NewsItem, TEST_CSV, TRAIN_CSV, encode_items, load_items,
+    single_file_split,
 };
 use crate::inference::AgNewsEvaluation;
 use crate::model::{AgNewsArtifactConfig, AgNewsModel, AgNewsModelConfig, CLASSES, DataPlan};
@@ -36,7 +36,7 @@ use crate::tokenizer::Tokenizer;
 pub const DEFAULTS: TrainDefaults = TrainDefaults {
     epochs: 10,
     batch_size: 32,
-    learning_rate: 0.005,
+    learning_rate: 0.002,
 };
 
 pub const CPU_BINARY: TrainBinary = TrainBinary {
@@ -72,6 +72,12 @@ pub struct AgNewsArgs {
     /// Tokens read per article at most
     #[arg(long, default_value_t = 256)]
     pub max_tokens: usize,
+    /// Dropout on the averaged embedding
+    #[arg(long, default_value_t = 0.5)]
+    pub dropout: f64,
+    /// AdamW weight decay
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f32,
 }
 
 impl AgNewsModel {
@@ -113,9 +119,17 @@ pub struct DataSplit {
 
 /// Loads the data the options ask for. Without train.csv and without `--single-file-split`
 /// this fails (after trying the download): it never falls back silently.
-pub fn load_split(run_data_dir: &std::path::Path, args: &AgNewsArgs, seed: u64) -> Result<DataSplit> {
+pub fn load_split(
+    run_data_dir: &std::path::Path,
+    args: &AgNewsArgs,
+    seed: u64,
+) -> Result<DataSplit> {
     if let Some(file) = &args.single_file_split {
-        let remote = if file == "train.csv" { TRAIN_CSV } else { TEST_CSV };
+        let remote = if file == "train.csv" {
+            TRAIN_CSV
+        } else {
+            TEST_CSV
+        };
         let verified = remote.fetch(run_data_dir)?;
         let (train, evaluation) = single_file_split(load_items(&verified.path)?, seed);
         return Ok(DataSplit {
@@ -134,13 +148,18 @@ pub fn load_split(run_data_dir: &std::path::Path, args: &AgNewsArgs, seed: u64) 
         plan: DataPlan::OfficialSplit,
         train: load_items(&train_file.path)?,
         evaluation: load_items(&test_file.path)?,
-        files: vec![(TRAIN_CSV.relative_path, train_file), (TEST_CSV.relative_path, test_file)],
+        files: vec![
+            (TRAIN_CSV.relative_path, train_file),
+            (TEST_CSV.relative_path, test_file),
+        ],
     })
 }
 
 fn describe(plan: &DataPlan) -> String {
     match plan {
-        DataPlan::OfficialSplit => "the official split: train.csv to train, test.csv to evaluate".into(),
+        DataPlan::OfficialSplit => {
+            "the official split: train.csv to train, test.csv to evaluate".into()
+        }
         DataPlan::SingleFileSplit { file } => format!(
             "SINGLE-FILE SPLIT (--single-file-split {file}): a seeded, stratified 80% of {file} \
              to train and the other 20% to evaluate; figures are not comparable with the \
@@ -160,8 +179,11 @@ pub fn evaluate(
     let encoded = encode_items(items, tokenizer);
     let mut confusion = vec![vec![0usize; CLASSES.len()]; CLASSES.len()];
     let mut loss_sum = 0f64;
+    let batcher = NewsBatcher {
+        tokenizer: tokenizer.clone(),
+    };
     for chunk in encoded.chunks(512) {
-        let batch = NewsBatcher.batch(chunk.to_vec(), device);
+        let batch = batcher.batch(chunk.to_vec(), device);
         let log_probabilities = log_softmax(model.forward(batch.tokens), 1)
             .into_data()
             .try_into_vec::<f32>()
@@ -192,12 +214,16 @@ pub fn train(run: TrainRun<AgNewsArgs>) -> Result<()> {
         split.train.len(),
         split.evaluation.len()
     );
-    let tokenizer = Tokenizer::build(
-        split.train.iter().map(|item| item.text()).collect::<Vec<_>>().iter().map(String::as_str),
+    let texts: Vec<String> = split.train.iter().map(NewsItem::text).collect();
+    let built = Tokenizer::build(
+        texts.iter().map(String::as_str),
         run.extra.min_count,
         run.extra.bigram_buckets,
         run.extra.max_tokens,
     );
+    // Train with the tokenizer exactly as vocab.json will give it to the inference module.
+    let vocab_json = serde_json::to_vec(&built)?;
+    let tokenizer: Tokenizer = serde_json::from_slice(&vocab_json)?;
     println!(
         "ag-news: vocabulary of {} words and {} bigram buckets",
         tokenizer.num_words(),
@@ -207,14 +233,19 @@ pub fn train(run: TrainRun<AgNewsArgs>) -> Result<()> {
     let evaluation_items: Vec<EncodedItem> = encode_items(&split.evaluation, &tokenizer);
 
     run.device.seed(args.seed);
-    let model_config = AgNewsModelConfig::new(tokenizer.vocab_size()).with_embedding_dim(run.extra.embedding_dim);
+    let model_config = AgNewsModelConfig::new(tokenizer.vocab_size())
+        .with_embedding_dim(run.extra.embedding_dim)
+        .with_dropout(run.extra.dropout);
     // Parameters are created where gradients are tracked: on the autodiff device.
     let model = model_config.init(&run.device.clone().autodiff());
-    let train_loader = DataLoaderBuilder::new(NewsBatcher)
+    let batcher = NewsBatcher {
+        tokenizer: tokenizer.clone(),
+    };
+    let train_loader = DataLoaderBuilder::new(batcher.clone())
         .batch_size(args.batch_size)
         .shuffle(args.seed)
         .build(InMemDataset::new(train_items));
-    let valid_loader = DataLoaderBuilder::new(NewsBatcher)
+    let valid_loader = DataLoaderBuilder::new(batcher)
         .batch_size(256)
         .build(InMemDataset::new(evaluation_items));
 
@@ -222,7 +253,9 @@ pub fn train(run: TrainRun<AgNewsArgs>) -> Result<()> {
     let training = SupervisedTraining::new(stage.path(), train_loader, valid_loader)
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .num_epochs(args.epochs);
-    let optimizer = AdamWConfig::new().with_weight_decay(0.0).init();
+    let optimizer = AdamWConfig::new()
+        .with_weight_decay(run.extra.weight_decay)
+        .init();
     let learner = Learner::new(model, optimizer, args.learning_rate);
     let model = launch(training, learner)?;
     let training_seconds = started.elapsed().as_secs_f64();
@@ -231,8 +264,14 @@ pub fn train(run: TrainRun<AgNewsArgs>) -> Result<()> {
     println!("{}", curves.summary);
     draw_training_chart(&stage, &curves)?;
     let device = run.device.clone().inner();
-    let evaluation = evaluate(&model, &tokenizer, &split.evaluation, split.plan.clone(), &device)?;
-    write_json_atomic(&stage.path().join("vocab.json"), &tokenizer)?;
+    let evaluation = evaluate(
+        &model,
+        &tokenizer,
+        &split.evaluation,
+        split.plan.clone(),
+        &device,
+    )?;
+    write_atomic(&stage.path().join("vocab.json"), &vocab_json)?;
     if let DataPlan::SingleFileSplit { .. } = split.plan {
         let rows: Vec<usize> = split.evaluation.iter().map(|item| item.row).collect();
         write_json_atomic(&stage.path().join("evaluation_rows.json"), &rows)?;
@@ -255,7 +294,14 @@ pub fn train(run: TrainRun<AgNewsArgs>) -> Result<()> {
             .map(|(path, file)| (path.to_owned(), file.sha256))
             .collect::<BTreeMap<_, _>>(),
     };
-    let (report, destination) = save_run(stage, model, &config, info, curves.summary.epochs, evaluation)?;
+    let (report, destination) = save_run(
+        stage,
+        model,
+        &config,
+        info,
+        curves.summary.epochs,
+        evaluation,
+    )?;
     println!(
         "ag-news: accuracy {:.2}% (loss {:.4}) on {} evaluation articles; trained in {training_seconds:.0} s; artifacts in {}",
         report.evaluation.accuracy * 100.0,
@@ -284,6 +330,10 @@ fn draw_training_chart(stage: &StagedDir, curves: &EpochCurves) -> Result<()> {
             series: curves.series("Accuracy"),
         },
     ];
-    draw_png(&stage.path().join("training.png"), "AG News training", &panels)
-        .context("cannot draw training.png")
+    draw_png(
+        &stage.path().join("training.png"),
+        "AG News training",
+        &panels,
+    )
+    .context("cannot draw training.png")
 }

@@ -44,14 +44,34 @@ fn report(dir: &Path) -> TrainingReport<AgNewsEvaluation> {
 fn short_single_file_run_learns_and_says_what_it_trained_on() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("ag-news");
-    let output = train(CPU, &["--single-file-split", "test.csv", "--epochs", "2"], &dir);
-    for name in ["model.bpk", "config.json", "vocab.json", "metrics.json", "training.png", "evaluation_rows.json"] {
+    let output = train(
+        CPU,
+        &["--single-file-split", "test.csv", "--epochs", "2"],
+        &dir,
+    );
+    for name in [
+        "model.bpk",
+        "config.json",
+        "vocab.json",
+        "metrics.json",
+        "training.png",
+        "evaluation_rows.json",
+    ] {
         assert!(dir.join(name).is_file(), "{name} is written");
     }
     let report = report(&dir);
     assert_eq!(report.evaluation.examples, 1520, "20% of 7600");
-    assert_eq!(report.evaluation.data, DataPlan::SingleFileSplit { file: "test.csv".into() });
-    assert!(report.evaluation.accuracy >= 0.8, "two epochs reach 80%: {}", report.evaluation.accuracy);
+    assert_eq!(
+        report.evaluation.data,
+        DataPlan::SingleFileSplit {
+            file: "test.csv".into()
+        }
+    );
+    assert!(
+        report.evaluation.accuracy >= 0.8,
+        "two epochs reach 80%: {}",
+        report.evaluation.accuracy
+    );
     let confusion_total: usize = report.evaluation.confusion.iter().flatten().sum();
     assert_eq!(confusion_total, 1520);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -83,7 +103,14 @@ fn without_train_csv_it_fails_and_names_the_option_instead_of_falling_back() {
 fn ndarray_backend_trains_too() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("ag-news");
-    let args = ["--single-file-split", "test.csv", "--epochs", "1", "--backend", "ndarray"];
+    let args = [
+        "--single-file-split",
+        "test.csv",
+        "--epochs",
+        "1",
+        "--backend",
+        "ndarray",
+    ];
     train(CPU, &args, &dir);
     assert_eq!(report(&dir).backend, "ndarray");
 }
@@ -93,11 +120,22 @@ fn ndarray_backend_trains_too() {
 fn wgpu_trains_on_a_software_adapter() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("ag-news");
-    let args = ["--adapter", "cpu", "--single-file-split", "test.csv", "--epochs", "1"];
+    let args = [
+        "--adapter",
+        "cpu",
+        "--single-file-split",
+        "test.csv",
+        "--epochs",
+        "1",
+    ];
     train(env!("CARGO_BIN_EXE_ag-news-wgpu"), &args, &dir);
     let report = report(&dir);
     assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
-    assert!(report.evaluation.accuracy >= 0.6, "{}", report.evaluation.accuracy);
+    assert!(
+        report.evaluation.accuracy >= 0.6,
+        "{}",
+        report.evaluation.accuracy
+    );
 }
 
 /// The committed model's report tells the truth, and the model beats the TF-IDF + logistic
@@ -106,30 +144,59 @@ fn wgpu_trains_on_a_software_adapter() {
 fn committed_model_matches_its_report_and_beats_the_baseline() {
     let dir = workspace_root().join("artifacts/ag-news");
     let model_bytes = fs::read(dir.join("model.bpk")).unwrap();
-    let config: AgNewsArtifactConfig = serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
-    let tokenizer: Tokenizer = serde_json::from_slice(&fs::read(dir.join("vocab.json")).unwrap()).unwrap();
+    let config: AgNewsArtifactConfig =
+        serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let tokenizer: Tokenizer =
+        serde_json::from_slice(&fs::read(dir.join("vocab.json")).unwrap()).unwrap();
     let report = report(&dir);
     assert_eq!(report.model_sha256, sha256_hex(&model_bytes));
     assert_eq!(
-        (config.training.epochs, config.training.batch_size, config.training.learning_rate),
+        (
+            config.training.epochs,
+            config.training.batch_size,
+            config.training.learning_rate
+        ),
         (DEFAULTS.epochs, DEFAULTS.batch_size, DEFAULTS.learning_rate),
         "trained with the committed defaults"
     );
-    assert_eq!(config.data, DataPlan::SingleFileSplit { file: "test.csv".into() });
+    assert_eq!(
+        config.data,
+        DataPlan::SingleFileSplit {
+            file: "test.csv".into()
+        }
+    );
 
     let device = Device::flex();
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes)).unwrap();
     let model = config.model.init(&device).load_record(record);
     let test = load_items(&TEST_CSV.fetch(&resolve_data_dir(None).path).unwrap().path).unwrap();
     let (_, evaluation_items) = single_file_split(test, config.training.seed);
-    let rows: Vec<usize> = serde_json::from_slice(&fs::read(dir.join("evaluation_rows.json")).unwrap()).unwrap();
-    assert_eq!(rows, evaluation_items.iter().map(|item| item.row).collect::<Vec<_>>());
-    let evaluation = evaluate(&model, &tokenizer, &evaluation_items, config.data.clone(), &device).unwrap();
+    let rows: Vec<usize> =
+        serde_json::from_slice(&fs::read(dir.join("evaluation_rows.json")).unwrap()).unwrap();
+    assert_eq!(
+        rows,
+        evaluation_items
+            .iter()
+            .map(|item| item.row)
+            .collect::<Vec<_>>()
+    );
+    let evaluation = evaluate(
+        &model,
+        &tokenizer,
+        &evaluation_items,
+        config.data.clone(),
+        &device,
+    )
+    .unwrap();
     assert_eq!(evaluation.confusion, report.evaluation.confusion);
     assert_eq!(evaluation.accuracy, report.evaluation.accuracy);
 
-    let baseline: serde_json::Value = serde_json::from_slice(&fs::read(dir.join("baseline.json")).unwrap()).unwrap();
-    assert_eq!(baseline["evaluation_rows_sha256"], sha256_hex(&fs::read(dir.join("evaluation_rows.json")).unwrap()));
+    let baseline: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("baseline.json")).unwrap()).unwrap();
+    assert_eq!(
+        baseline["evaluation_rows_sha256"],
+        sha256_hex(&fs::read(dir.join("evaluation_rows.json")).unwrap())
+    );
     let baseline_accuracy = baseline["accuracy"].as_f64().unwrap();
     assert!(
         evaluation.accuracy > baseline_accuracy,

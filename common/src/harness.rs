@@ -118,19 +118,52 @@ pub fn wasm_imports(module: &Path) -> Vec<(String, String)> {
     imports
 }
 
-/// Runs the same call under wasmtime and natively, asserts identical exit codes, stdout and
-/// stderr, and returns the wasm run.
+/// Probabilities may differ by this much between the wasm module and the native build: both
+/// run the same code, but SIMD widths (and so float summation order) differ by platform.
+pub const PROBABILITY_TOLERANCE: f64 = 1e-5;
+
+/// Runs the same call under wasmtime and natively and asserts the same exit code, the same
+/// message and the same answers: identical lines, except that under `--json` numbers may
+/// differ by [`PROBABILITY_TOLERANCE`]. Returns the wasm run.
 pub fn run_both(module: &Path, native: &str, args: &[&str], stdin: &str) -> Output {
     let wasm = run_wasm(module, args, stdin);
     let native = run_native(native, args, stdin);
-    assert_eq!(
-        wasm.status.code(),
-        native.status.code(),
-        "same exit code for {args:?}"
-    );
-    assert_eq!(stdout(&wasm), stdout(&native), "same answer for {args:?}");
+    assert_eq!(wasm.status.code(), native.status.code(), "same exit code for {args:?}");
     assert_eq!(stderr(&wasm), stderr(&native), "same message for {args:?}");
+    let (wasm_out, native_out) = (stdout(&wasm), stdout(&native));
+    assert_eq!(wasm_out.lines().count(), native_out.lines().count(), "same number of answers");
+    for (index, (w, n)) in wasm_out.lines().zip(native_out.lines()).enumerate() {
+        let same = if args.contains(&"--json") {
+            json_close(&parse_json(w), &parse_json(n))
+        } else {
+            w == n
+        };
+        assert!(same, "answer {index} differs for {args:?}:\n wasm:   {w}\n native: {n}");
+    }
     wasm
+}
+
+fn parse_json(line: &str) -> serde_json::Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+}
+
+/// Equal JSON, numbers within [`PROBABILITY_TOLERANCE`].
+fn json_close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => (x - y).abs() <= PROBABILITY_TOLERANCE,
+            _ => x == y,
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_close(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_close(v, w)))
+        }
+        _ => a == b,
+    }
 }
 
 /// Asserts the module needs nothing from its host but WASI preview 1.

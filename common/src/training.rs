@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail};
-use burn::module::Module;
-use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
+use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::tensor::{Bool, Int, Tensor};
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
+use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining,
@@ -67,6 +68,7 @@ pub fn save_run<M: Module, C: Serialize, E: Serialize>(
     evaluation: E,
 ) -> Result<(TrainingReport<E>, PathBuf)> {
     let model_bytes = model
+        .map(&mut SequentialParamIds::default())
         .into_record()
         .into_bytes()
         .map_err(|e| anyhow!("cannot serialise the model: {e}"))?;
@@ -85,6 +87,35 @@ pub fn save_run<M: Module, C: Serialize, E: Serialize>(
     write_json_atomic(&stage.path().join("metrics.json"), &report)?;
     let destination = stage.commit()?;
     Ok((report, destination))
+}
+
+/// Renumbers parameters 1, 2, 3... in module order. burn draws parameter ids at random and
+/// saves them in the record; fixed ids make the same seed give the same `model.bpk` bytes.
+#[derive(Default)]
+struct SequentialParamIds {
+    next: u64,
+}
+
+impl SequentialParamIds {
+    fn renumber<T: burn::module::ParameterValue>(&mut self, param: Param<T>) -> Param<T> {
+        let (_, value, mapper) = param.consume();
+        self.next += 1;
+        Param::from_mapped_value(ParamId::from(self.next), value, mapper)
+    }
+}
+
+impl ModuleMapper for SequentialParamIds {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        self.renumber(param)
+    }
+
+    fn map_int<const D: usize>(&mut self, param: Param<Tensor<D, Int>>) -> Param<Tensor<D, Int>> {
+        self.renumber(param)
+    }
+
+    fn map_bool<const D: usize>(&mut self, param: Param<Tensor<D, Bool>>) -> Param<Tensor<D, Bool>> {
+        self.renumber(param)
+    }
 }
 
 /// Per-epoch means of each metric, read back from burn's metric logs.

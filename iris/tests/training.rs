@@ -256,7 +256,9 @@ mod wgpu {
             .arg(temp.path().join("iris"))
             .env("VK_ICD_FILENAMES", "/nonexistent.json")
             .env("VK_DRIVER_FILES", "/nonexistent.json")
-            .env("WGPU_BACKEND", "vulkan")
+            // ... and every EGL vendor, so the OpenGL path finds no software renderer either.
+            .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json")
+            .env("__EGL_VENDOR_LIBRARY_DIRS", "/nonexistent")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -22,6 +22,9 @@ Commands:
                    predict a sample under wasmtime
   test             set up, check formatting and lints, build the wasm modules and run every
                    test (unit, training on real data, the modules under wasmtime)
+  baseline         the AG News TF-IDF + logistic-regression baseline (scikit-learn, installed
+                   into a virtual environment under the target directory) on the committed
+                   model's split; writes artifacts/ag-news/baseline.json
   help             print this help
 
 Environment:
@@ -35,7 +38,12 @@ Environment:
 const WASMTIME_VERSION: &str = "48.0.8";
 const WASM_TARGET: &str = "wasm32-wasip1";
 /// Every inference module of the workspace.
-const INFERENCE_CRATES: &[&str] = &["ag-news-inference", "iris-inference", "wine-quality-inference"];
+const INFERENCE_CRATES: &[&str] = &[
+    "ag-news-inference",
+    "iris-inference",
+    "mnist-inference",
+    "wine-quality-inference",
+];
 /// Debian packages for building std for wasm32-wasip1 from source when rustup cannot
 /// download the target.
 const BUILD_STD_PACKAGES: &[&str] = &[
@@ -58,6 +66,7 @@ fn main() -> ExitCode {
         Some("wasm") => build_wasm(&args[1..]).map(|_| ()),
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("baseline") => baseline(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -397,4 +406,28 @@ fn tempfile_dir(name: &str) -> Result<PathBuf> {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
     }
     Ok(dir)
+}
+
+// ---------------------------------------------------------------- baseline
+
+/// scikit-learn, pinned so the recorded baseline can be reproduced.
+const SCIKIT_LEARN: &str = "scikit-learn==1.7.2";
+
+fn baseline() -> Result<()> {
+    let venv = target_dir().join("python-baseline");
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        println!(
+            "baseline: creating a virtual environment in {}",
+            venv.display()
+        );
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    if !succeeds(Command::new(&python).args(["-c", "import sklearn"])) {
+        println!("baseline: installing {SCIKIT_LEARN}");
+        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", SCIKIT_LEARN]))?;
+    }
+    run(Command::new(&python)
+        .arg(workspace_root().join("bench/ag_news_baseline.py"))
+        .current_dir(workspace_root()))
 }
