@@ -1,12 +1,11 @@
 //! Predictions from a saved model: loading the record, config and vocabulary, and the
 //! inference module's command-line contract (input validation, output formats, `--info`).
 
-use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use common::embed::{EmbeddedModel, record_mismatch};
+use common::embed::LoadedModel;
 use common::inference_cli::{InferenceModel, ModelInput, Prediction};
 use common::report::TrainingReport;
-use common::scores::{argmax, round6};
+use common::scores::{argmax, classification_json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -89,23 +88,15 @@ impl Prediction for TopicPrediction {
     }
 
     fn to_json(&self) -> Value {
-        let probabilities: serde_json::Map<String, Value> = CLASSES
-            .iter()
-            .zip(self.probabilities)
-            .map(|(name, p)| ((*name).to_owned(), json!(round6(p))))
-            .collect();
-        json!({ "class": self.class, "probabilities": probabilities })
+        classification_json(self.class, &CLASSES, &self.probabilities)
     }
 }
 
 /// A trained model with its tokenizer, ready to answer.
 #[derive(Debug)]
 pub struct AgNewsPredictor {
-    model: AgNewsModel,
+    embedded: LoadedModel<AgNewsModel, AgNewsArtifactConfig, TrainingReport<AgNewsEvaluation>>,
     tokenizer: Tokenizer,
-    report: Option<TrainingReport<AgNewsEvaluation>>,
-    model_sha256: String,
-    device: Device,
 }
 
 impl AgNewsPredictor {
@@ -116,31 +107,24 @@ impl AgNewsPredictor {
         vocab_json: &[u8],
         metrics_json: Option<&[u8]>,
     ) -> Result<Self, String> {
-        let embedded: EmbeddedModel<AgNewsArtifactConfig, TrainingReport<AgNewsEvaluation>> =
-            EmbeddedModel::parse(model_bpk, config_json, metrics_json)?;
+        let embedded = LoadedModel::load(
+            model_bpk,
+            config_json,
+            metrics_json,
+            |config: &AgNewsArtifactConfig, device| config.model.init(device),
+        )?;
         let tokenizer: Tokenizer = serde_json::from_slice(vocab_json)
             .map_err(|e| format!("the embedded vocab.json is invalid: {e}"))?;
-        let device = Device::flex();
-        let model = embedded
-            .config
-            .model
-            .init(&device)
-            .try_load_record(embedded.record)
-            .map_err(record_mismatch)?;
         Ok(Self {
-            model,
+            embedded,
             tokenizer,
-            report: embedded.report,
-            model_sha256: embedded.model_sha256,
-            device,
         })
     }
 
     pub fn predict_texts(&self, texts: &[String]) -> Result<Vec<TopicPrediction>, String> {
         let token_lists: Vec<Vec<u32>> = texts.iter().map(|t| self.tokenizer.encode(t)).collect();
-        let logits = self
-            .model
-            .forward(token_batch(&token_lists, &self.tokenizer, &self.device));
+        let batch = token_batch(&token_lists, &self.tokenizer, &self.embedded.device);
+        let logits = self.embedded.model.forward(batch);
         let probabilities = softmax(logits, 1)
             .into_data()
             .try_into_vec::<f32>()
@@ -170,7 +154,7 @@ impl InferenceModel for AgNewsPredictor {
     fn info(&self) -> Value {
         json!({
             "model": "ag-news",
-            "model_sha256": self.model_sha256,
+            "model_sha256": self.embedded.model_sha256,
             "classes": CLASSES,
             "input_schema": {
                 "title": {"type": "string", "optional": true},
@@ -182,7 +166,7 @@ impl InferenceModel for AgNewsPredictor {
                 "words": self.tokenizer.num_words(),
                 "vocab_size": self.tokenizer.vocab_size(),
             },
-            "training": self.report,
+            "training": self.embedded.report,
         })
     }
 

@@ -13,9 +13,7 @@ use burn::optim::AdamWConfig;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{
-    ClassificationOutput, InferenceStep, Learner, SupervisedTraining, TrainOutput, TrainStep,
-};
+use burn::train::{ClassificationOutput, Learner, SupervisedTraining};
 use clap::Args;
 use common::artifact::{StagedDir, write_atomic, write_json_atomic};
 use common::download::VerifiedFile;
@@ -90,24 +88,12 @@ impl AgNewsModel {
     }
 }
 
-impl TrainStep for AgNewsModel {
-    type Input = NewsBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: NewsBatch) -> TrainOutput<ClassificationOutput> {
-        let item = self.forward_classification(batch);
-        TrainOutput::new(self, item.loss.backward(), item)
-    }
-}
-
-impl InferenceStep for AgNewsModel {
-    type Input = NewsBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: NewsBatch) -> ClassificationOutput {
-        self.forward_classification(batch)
-    }
-}
+common::impl_supervised_steps!(
+    AgNewsModel,
+    NewsBatch,
+    ClassificationOutput,
+    forward_classification
+);
 
 /// The training and evaluation articles, and what they are.
 pub struct DataSplit {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 #[cfg(feature = "embed")]
-pub use record::{EmbeddedModel, record_mismatch};
+pub use record::{EmbeddedModel, LoadedModel, record_mismatch};
 
 /// The files an inference module embeds from `artifacts/<algorithm>/`.
 pub const EMBEDDED_ARTIFACTS: [&str; 3] = ["model.bpk", "config.json", "metrics.json"];
@@ -30,14 +30,60 @@ pub fn require_artifacts(manifest_dir: &str, algorithm: &str, training_binary: &
 
 #[cfg(feature = "embed")]
 mod record {
+    use burn::module::Module;
     use burn::store::ModuleRecord;
-    use burn::tensor::Bytes;
+    use burn::tensor::{Bytes, Device};
     use serde::de::DeserializeOwned;
 
     use crate::digest::sha256_hex;
 
-    /// The embedded artifacts, parsed: the model's record still to be loaded into a module
-    /// initialised from `config`.
+    /// A model loaded from the artifacts an inference module embeds, with what came with it.
+    #[derive(Debug)]
+    pub struct LoadedModel<M, C, R> {
+        pub model: M,
+        /// `config.json`: the model's shape and its preprocessing.
+        pub config: C,
+        /// `metrics.json`, when embedded (for `--info`).
+        pub report: Option<R>,
+        /// SHA-256 of the embedded `model.bpk`.
+        pub model_sha256: String,
+        /// Inference runs on burn's pure-Rust flex backend, natively and in wasm.
+        pub device: Device,
+    }
+
+    impl<M: Module, C: DeserializeOwned, R: DeserializeOwned> LoadedModel<M, C, R> {
+        /// Parses the embedded bytes and loads the record into the module `init` builds from
+        /// the config. Every failure is a message naming the artifact, never a panic.
+        pub fn load(
+            model_bpk: &[u8],
+            config_json: &[u8],
+            metrics_json: Option<&[u8]>,
+            init: impl FnOnce(&C, &Device) -> M,
+        ) -> Result<Self, String> {
+            let config: C = serde_json::from_slice(config_json)
+                .map_err(|e| format!("the embedded config.json is invalid: {e}"))?;
+            let report = metrics_json
+                .map(serde_json::from_slice)
+                .transpose()
+                .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
+            let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bpk.to_vec()))
+                .map_err(|e| format!("the embedded model.bpk is invalid: {e}"))?;
+            let device = Device::flex();
+            let model = init(&config, &device)
+                .try_load_record(record)
+                .map_err(|e| format!("the embedded model.bpk does not fit config.json: {e}"))?;
+            Ok(Self {
+                model,
+                config,
+                report,
+                model_sha256: sha256_hex(model_bpk),
+                device,
+            })
+        }
+    }
+
+    /// The embedded artifacts, parsed, with the record not yet loaded.
+    /// Superseded by [`LoadedModel::load`].
     pub struct EmbeddedModel<C, R> {
         pub config: C,
         pub report: Option<R>,

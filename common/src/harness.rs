@@ -128,17 +128,28 @@ pub const PROBABILITY_TOLERANCE: f64 = 1e-5;
 pub fn run_both(module: &Path, native: &str, args: &[&str], stdin: &str) -> Output {
     let wasm = run_wasm(module, args, stdin);
     let native = run_native(native, args, stdin);
-    assert_eq!(wasm.status.code(), native.status.code(), "same exit code for {args:?}");
+    assert_eq!(
+        wasm.status.code(),
+        native.status.code(),
+        "same exit code for {args:?}"
+    );
     assert_eq!(stderr(&wasm), stderr(&native), "same message for {args:?}");
     let (wasm_out, native_out) = (stdout(&wasm), stdout(&native));
-    assert_eq!(wasm_out.lines().count(), native_out.lines().count(), "same number of answers");
+    assert_eq!(
+        wasm_out.lines().count(),
+        native_out.lines().count(),
+        "same number of answers"
+    );
     for (index, (w, n)) in wasm_out.lines().zip(native_out.lines()).enumerate() {
         let same = if args.contains(&"--json") {
             json_close(&parse_json(w), &parse_json(n))
         } else {
             w == n
         };
-        assert!(same, "answer {index} differs for {args:?}:\n wasm:   {w}\n native: {n}");
+        assert!(
+            same,
+            "answer {index} differs for {args:?}:\n wasm:   {w}\n native: {n}"
+        );
     }
     wasm
 }
@@ -160,7 +171,8 @@ fn json_close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_close(v, w)))
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_close(v, w)))
         }
         _ => a == b,
     }
@@ -179,4 +191,30 @@ pub fn assert_only_wasi_imports(module: &Path) {
             "unexpected import {from}::{name}"
         );
     }
+}
+
+/// Runs a training binary with `args` and `--artifact-dir artifact_dir`, asserting success
+/// (the failure message carries both output streams).
+pub fn train_ok(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
+    let output = Command::new(binary)
+        .args(args)
+        .arg("--artifact-dir")
+        .arg(artifact_dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    assert!(
+        output.status.success(),
+        "{binary} {args:?} failed:\n{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    output
+}
+
+/// The `metrics.json` of an artifact directory.
+pub fn read_report<E: serde::de::DeserializeOwned>(dir: &Path) -> crate::report::TrainingReport<E> {
+    let path = dir.join("metrics.json");
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} is invalid: {e}", path.display()))
 }

@@ -16,6 +16,20 @@ pub fn round6(p: f32) -> f64 {
     (f64::from(p) * 1e6).round() / 1e6
 }
 
+/// `{"class": ..., "probabilities": {label: p, ...}}`, the `--json` answer of a classifier.
+pub fn classification_json(
+    class: &str,
+    labels: &[&str],
+    probabilities: &[f32],
+) -> serde_json::Value {
+    let probabilities: serde_json::Map<String, serde_json::Value> = labels
+        .iter()
+        .zip(probabilities)
+        .map(|(label, &p)| ((*label).to_owned(), serde_json::json!(round6(p))))
+        .collect();
+    serde_json::json!({ "class": class, "probabilities": probabilities })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -259,7 +259,8 @@ mod gpu {
                 )
             })?;
         let info = setup.adapter.get_info();
-        if info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu && adapter != Adapter::Cpu {
+        if info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu && adapter != Adapter::Cpu
+        {
             eprintln!(
                 "note: no GPU adapter found; --adapter {flag} fell back to the software adapter {} \
                  (slower than the -ndarray binary)",

@@ -25,6 +25,33 @@ use crate::digest::sha256_hex;
 use crate::plot::Series;
 use crate::report::{TrainingReport, TrainingSettings};
 
+/// Implements burn's `TrainStep` and `InferenceStep` for `$model`, whose method `$forward`
+/// turns a `$batch` into a `$output` that carries the loss (`ClassificationOutput`,
+/// `RegressionOutput`): training steps backpropagate that loss, validation steps only report it.
+#[macro_export]
+macro_rules! impl_supervised_steps {
+    ($model:ty, $batch:ty, $output:ty, $forward:ident) => {
+        impl ::burn::train::TrainStep for $model {
+            type Input = $batch;
+            type Output = $output;
+
+            fn step(&self, batch: $batch) -> ::burn::train::TrainOutput<$output> {
+                let item = self.$forward(batch);
+                ::burn::train::TrainOutput::new(self, item.loss.backward(), item)
+            }
+        }
+
+        impl ::burn::train::InferenceStep for $model {
+            type Input = $batch;
+            type Output = $output;
+
+            fn step(&self, batch: $batch) -> $output {
+                self.$forward(batch)
+            }
+        }
+    };
+}
+
 /// Trains `learner` with `training` and returns the trained model (already in inference
 /// mode). The metric logs land in the directory `training` was created with.
 pub fn launch<M: LearnerModel>(training: SupervisedTraining<M>, learner: Learner<M>) -> Result<M> {
@@ -113,7 +140,10 @@ impl ModuleMapper for SequentialParamIds {
         self.renumber(param)
     }
 
-    fn map_bool<const D: usize>(&mut self, param: Param<Tensor<D, Bool>>) -> Param<Tensor<D, Bool>> {
+    fn map_bool<const D: usize>(
+        &mut self,
+        param: Param<Tensor<D, Bool>>,
+    ) -> Param<Tensor<D, Bool>> {
         self.renumber(param)
     }
 }

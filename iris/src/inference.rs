@@ -1,12 +1,11 @@
 //! Predictions from a saved model: loading the record and config, and the inference
 //! module's command-line contract (input validation, output formats, `--info`).
 
-use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use common::embed::{EmbeddedModel, record_mismatch};
+use common::embed::LoadedModel;
 use common::inference_cli::{InferenceModel, ModelInput, Prediction, require_range};
 use common::report::TrainingReport;
-use common::scores::{argmax, round6};
+use common::scores::{argmax, classification_json};
 use serde_json::{Value, json};
 
 use crate::model::{
@@ -26,11 +25,7 @@ pub struct IrisEvaluation {
 /// A trained model with its preprocessing, ready to answer.
 #[derive(Debug)]
 pub struct IrisPredictor {
-    model: IrisModel,
-    config: IrisArtifactConfig,
-    report: Option<TrainingReport<IrisEvaluation>>,
-    model_sha256: String,
-    device: Device,
+    embedded: LoadedModel<IrisModel, IrisArtifactConfig, TrainingReport<IrisEvaluation>>,
 }
 
 /// The class of one flower and the probability of each class.
@@ -47,29 +42,24 @@ impl IrisPredictor {
         config_json: &[u8],
         metrics_json: Option<&[u8]>,
     ) -> Result<Self, String> {
-        let embedded: EmbeddedModel<IrisArtifactConfig, TrainingReport<IrisEvaluation>> =
-            EmbeddedModel::parse(model_bpk, config_json, metrics_json)?;
-        let device = Device::flex();
-        let model = embedded
-            .config
-            .model
-            .init(&device)
-            .try_load_record(embedded.record)
-            .map_err(record_mismatch)?;
-        Ok(Self {
-            model,
-            config: embedded.config,
-            report: embedded.report,
-            model_sha256: embedded.model_sha256,
-            device,
-        })
+        let embedded = LoadedModel::load(
+            model_bpk,
+            config_json,
+            metrics_json,
+            |config: &IrisArtifactConfig, device| config.model.init(device),
+        )?;
+        Ok(Self { embedded })
     }
 
     /// Class probabilities for each flower.
     pub fn predict_batch(&self, inputs: &[IrisFeatures]) -> Result<Vec<IrisPrediction>, String> {
         let rows: Vec<[f32; 4]> = inputs.iter().map(IrisFeatures::to_array).collect();
-        let input = features_tensor(&rows, &self.config.preprocessing, &self.device);
-        let probabilities = softmax(self.model.forward(input), 1)
+        let input = features_tensor(
+            &rows,
+            &self.embedded.config.preprocessing,
+            &self.embedded.device,
+        );
+        let probabilities = softmax(self.embedded.model.forward(input), 1)
             .into_data()
             .try_into_vec::<f32>()
             .map_err(|e| format!("cannot read the model's output: {e:?}"))?;
@@ -104,12 +94,7 @@ impl Prediction for IrisPrediction {
     }
 
     fn to_json(&self) -> Value {
-        let probabilities: serde_json::Map<String, Value> = CLASSES
-            .iter()
-            .zip(self.probabilities)
-            .map(|(name, p)| ((*name).to_owned(), json!(round6(p))))
-            .collect();
-        json!({ "class": self.class, "probabilities": probabilities })
+        classification_json(self.class, &CLASSES, &self.probabilities)
     }
 }
 
@@ -135,11 +120,11 @@ impl InferenceModel for IrisPredictor {
             .collect();
         json!({
             "model": "iris",
-            "model_sha256": self.model_sha256,
+            "model_sha256": self.embedded.model_sha256,
             "classes": CLASSES,
             "input_schema": schema,
-            "preprocessing": self.config.preprocessing,
-            "training": self.report,
+            "preprocessing": self.embedded.config.preprocessing,
+            "training": self.embedded.report,
         })
     }
 

@@ -11,9 +11,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{
-    ClassificationOutput, InferenceStep, Learner, SupervisedTraining, TrainOutput, TrainStep,
-};
+use burn::train::{ClassificationOutput, Learner, SupervisedTraining};
 use common::artifact::StagedDir;
 use common::plot::{Panel, PanelKind, draw_png};
 use common::scores::argmax;
@@ -58,24 +56,12 @@ impl IrisModel {
     }
 }
 
-impl TrainStep for IrisModel {
-    type Input = IrisBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: IrisBatch) -> TrainOutput<ClassificationOutput> {
-        let item = self.forward_classification(batch);
-        TrainOutput::new(self, item.loss.backward(), item)
-    }
-}
-
-impl InferenceStep for IrisModel {
-    type Input = IrisBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: IrisBatch) -> ClassificationOutput {
-        self.forward_classification(batch)
-    }
-}
+common::impl_supervised_steps!(
+    IrisModel,
+    IrisBatch,
+    ClassificationOutput,
+    forward_classification
+);
 
 /// Accuracy and mean cross-entropy of `model` on `items`.
 pub fn evaluate(

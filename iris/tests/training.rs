@@ -9,6 +9,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use common::digest::sha256_hex;
+use common::harness::{read_report, train_ok};
 use common::paths::{resolve_data_dir, workspace_root};
 use common::report::TrainingReport;
 use iris::data::{IRIS_DATA, load_items, split};
@@ -22,23 +23,11 @@ const COMMITTED_BAR: f64 = 0.967;
 const SHORT_RUN_BAR: f64 = 0.9;
 
 fn train(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
-    let output = Command::new(binary)
-        .args(args)
-        .arg("--artifact-dir")
-        .arg(artifact_dir)
-        .output()
-        .expect("the training binary runs");
-    assert!(
-        output.status.success(),
-        "{binary} {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    train_ok(binary, args, artifact_dir)
 }
 
 fn report(dir: &Path) -> TrainingReport<IrisEvaluation> {
-    serde_json::from_slice(&fs::read(dir.join("metrics.json")).unwrap()).unwrap()
+    read_report(dir)
 }
 
 fn cpu_binary() -> &'static str {

@@ -1,8 +1,7 @@
 //! Predictions from a saved model: loading the record and config, the evaluation figures, and
 //! the inference module's command-line contract (input validation, output formats, `--info`).
 
-use burn::prelude::*;
-use common::embed::{EmbeddedModel, record_mismatch};
+use common::embed::LoadedModel;
 use common::inference_cli::{InferenceModel, ModelInput, Prediction, require_range};
 use common::report::TrainingReport;
 use serde::{Deserialize, Serialize};
@@ -64,11 +63,7 @@ pub struct WineEvaluation {
 /// A trained model with its preprocessing, ready to answer.
 #[derive(Debug)]
 pub struct WinePredictor {
-    model: WineModel,
-    config: WineArtifactConfig,
-    report: Option<TrainingReport<WineEvaluation>>,
-    model_sha256: String,
-    device: Device,
+    embedded: LoadedModel<WineModel, WineArtifactConfig, TrainingReport<WineEvaluation>>,
 }
 
 /// The predicted quality of one wine on the 0-10 scale.
@@ -84,28 +79,24 @@ impl WinePredictor {
         config_json: &[u8],
         metrics_json: Option<&[u8]>,
     ) -> Result<Self, String> {
-        let embedded: EmbeddedModel<WineArtifactConfig, TrainingReport<WineEvaluation>> =
-            EmbeddedModel::parse(model_bpk, config_json, metrics_json)?;
-        let device = Device::flex();
-        let model = embedded
-            .config
-            .model
-            .init(&device)
-            .try_load_record(embedded.record)
-            .map_err(record_mismatch)?;
-        Ok(Self {
-            model,
-            config: embedded.config,
-            report: embedded.report,
-            model_sha256: embedded.model_sha256,
-            device,
-        })
+        let embedded = LoadedModel::load(
+            model_bpk,
+            config_json,
+            metrics_json,
+            |config: &WineArtifactConfig, device| config.model.init(device),
+        )?;
+        Ok(Self { embedded })
     }
 
     pub fn predict_batch(&self, inputs: &[WineSample]) -> Result<Vec<QualityPrediction>, String> {
         let rows: Vec<_> = inputs.iter().map(WineSample::input_row).collect();
-        let input = inputs_tensor(&rows, &self.config.preprocessing, &self.device);
+        let input = inputs_tensor(
+            &rows,
+            &self.embedded.config.preprocessing,
+            &self.embedded.device,
+        );
         let outputs = self
+            .embedded
             .model
             .forward(input)
             .into_data()
@@ -114,7 +105,7 @@ impl WinePredictor {
         Ok(outputs
             .into_iter()
             .map(|o| QualityPrediction {
-                quality: self.config.target.to_quality(o),
+                quality: self.embedded.config.target.to_quality(o),
             })
             .collect())
     }
@@ -190,12 +181,12 @@ impl InferenceModel for WinePredictor {
         );
         json!({
             "model": "wine-quality",
-            "model_sha256": self.model_sha256,
+            "model_sha256": self.embedded.model_sha256,
             "output": "quality on the 0-10 scale, one decimal",
             "input_schema": schema,
-            "preprocessing": self.config.preprocessing,
-            "target": self.config.target,
-            "training": self.report,
+            "preprocessing": self.embedded.config.preprocessing,
+            "target": self.embedded.config.target,
+            "training": self.embedded.report,
         })
     }
 

@@ -13,9 +13,7 @@ use burn::nn::loss::{MseLoss, Reduction};
 use burn::optim::AdamWConfig;
 use burn::prelude::*;
 use burn::train::metric::LossMetric;
-use burn::train::{
-    InferenceStep, Learner, RegressionOutput, SupervisedTraining, TrainOutput, TrainStep,
-};
+use burn::train::{Learner, RegressionOutput, SupervisedTraining};
 use common::artifact::StagedDir;
 use common::plot::{Panel, PanelKind, Series, draw_png};
 use common::train_cli::{NoExtraArgs, TrainBinary, TrainDefaults, TrainRun};
@@ -57,24 +55,7 @@ impl WineModel {
     }
 }
 
-impl TrainStep for WineModel {
-    type Input = WineBatch;
-    type Output = RegressionOutput;
-
-    fn step(&self, batch: WineBatch) -> TrainOutput<RegressionOutput> {
-        let item = self.forward_regression(batch);
-        TrainOutput::new(self, item.loss.backward(), item)
-    }
-}
-
-impl InferenceStep for WineModel {
-    type Input = WineBatch;
-    type Output = RegressionOutput;
-
-    fn step(&self, batch: WineBatch) -> RegressionOutput {
-        self.forward_regression(batch)
-    }
-}
+common::impl_supervised_steps!(WineModel, WineBatch, RegressionOutput, forward_regression);
 
 /// Predicted quality (0-10 scale) for each item.
 pub fn predict(

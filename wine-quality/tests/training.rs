@@ -4,12 +4,13 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use common::digest::sha256_hex;
+use common::harness::{read_report, train_ok};
 use common::paths::{resolve_data_dir, workspace_root};
 use common::report::TrainingReport;
 use wine_quality::data::{RED_WINES, WHITE_WINES, load_items, split};
@@ -18,23 +19,11 @@ use wine_quality::model::{WineArtifactConfig, WineType};
 use wine_quality::training::{DEFAULTS, evaluate};
 
 fn train(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
-    let output = Command::new(binary)
-        .args(args)
-        .arg("--artifact-dir")
-        .arg(artifact_dir)
-        .output()
-        .expect("the training binary runs");
-    assert!(
-        output.status.success(),
-        "{binary} {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    train_ok(binary, args, artifact_dir)
 }
 
 fn report(dir: &Path) -> TrainingReport<WineEvaluation> {
-    serde_json::from_slice(&fs::read(dir.join("metrics.json")).unwrap()).unwrap()
+    read_report(dir)
 }
 
 /// A short run already beats the mean predictor clearly.
