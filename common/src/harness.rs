@@ -178,7 +178,27 @@ fn json_close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     }
 }
 
-/// Asserts the module needs nothing from its host but WASI preview 1.
+/// The WASI functions a module may import: arguments, the standard streams, exit, and the
+/// clock and random source std may ask for. No files (`path_open`, preopened directories), no
+/// sockets.
+pub const ALLOWED_WASI_IMPORTS: &[&str] = &[
+    "args_get",
+    "args_sizes_get",
+    "environ_get",
+    "environ_sizes_get",
+    "fd_read",
+    "fd_write",
+    "fd_fdstat_get",
+    "fd_close",
+    "fd_seek",
+    "proc_exit",
+    "clock_time_get",
+    "random_get",
+    "sched_yield",
+];
+
+/// Asserts the module needs nothing from its host but WASI preview 1's arguments, standard
+/// streams, exit, clock and random source.
 pub fn assert_only_wasi_imports(module: &Path) {
     let imports = wasm_imports(module);
     assert!(
@@ -189,6 +209,10 @@ pub fn assert_only_wasi_imports(module: &Path) {
         assert_eq!(
             from, "wasi_snapshot_preview1",
             "unexpected import {from}::{name}"
+        );
+        assert!(
+            ALLOWED_WASI_IMPORTS.contains(&name.as_str()),
+            "unexpected WASI capability {name}"
         );
     }
 }
