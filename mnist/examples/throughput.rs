@@ -1,0 +1,136 @@
+#![recursion_limit = "256"]
+//! Training and evaluation throughput of the MNIST CNN on a CPU backend, measured on real
+//! images with the training step the learner runs (forward, cross-entropy, backward, Adam),
+//! without the learner's metric and logging threads. `cargo xtask bench` runs it.
+//!
+//! ```sh
+//! cargo run --release -p mnist --example throughput -- --backend flex --steps 100
+//! ```
+//! Prints one JSON object.
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use burn::data::dataloader::batcher::Batcher;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use common::paths::resolve_data_dir;
+use mnist::data::{MnistBatcher, MnistItem, RandomShift, load};
+use mnist::model::{MnistModelConfig, PixelNormalization};
+use mnist::training::DEFAULTS;
+use serde_json::json;
+
+struct Options {
+    backend: String,
+    batch_size: usize,
+    steps: usize,
+    warmup: usize,
+}
+
+fn options() -> Result<Options> {
+    let mut options = Options {
+        backend: "flex".into(),
+        batch_size: DEFAULTS.batch_size,
+        steps: 100,
+        warmup: 5,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap_or_default();
+        match flag.as_str() {
+            "--backend" => options.backend = value,
+            "--batch-size" => options.batch_size = value.parse()?,
+            "--steps" => options.steps = value.parse()?,
+            "--warmup" => options.warmup = value.parse()?,
+            other => bail!("unknown option {other} (--backend, --batch-size, --steps, --warmup)"),
+        }
+    }
+    Ok(options)
+}
+
+fn device(backend: &str) -> Result<Device> {
+    Ok(match backend {
+        "flex" => Device::flex(),
+        #[allow(deprecated)] // measured on purpose, next to flex
+        "ndarray" => Device::ndarray(),
+        other => bail!("unknown backend {other} (flex or ndarray)"),
+    })
+}
+
+fn main() -> Result<()> {
+    let options = options()?;
+    let device = device(&options.backend)?;
+    let data = load(&resolve_data_dir(None).path)?;
+    let normalization = PixelNormalization::fit(data.train.iter().map(|item| &item.pixels));
+    let batcher = MnistBatcher {
+        normalization,
+        augmentation: Some(RandomShift::new(2, 42)),
+    };
+    let autodiff = device.clone().autodiff();
+    device.seed(42);
+    let mut model = MnistModelConfig::new().init(&autodiff);
+    let mut optimizer = AdamConfig::new().init();
+    let loss = CrossEntropyLossConfig::new().init(&autodiff);
+    let batches = data.train.chunks(options.batch_size).cycle();
+
+    let (mut forward, mut backward, mut update) = (0f64, 0f64, 0f64);
+    let mut measured = 0usize;
+    for (step, chunk) in batches.take(options.warmup + options.steps).enumerate() {
+        let batch = batcher.batch(chunk.to_vec(), &autodiff);
+        let started = Instant::now();
+        let value = loss.forward(model.forward(batch.images), batch.targets);
+        // Reading the loss waits for the forward pass on backends that queue work.
+        let _ = value.clone().into_scalar::<f32>();
+        let forward_done = Instant::now();
+        let grads = GradientsParams::from_grads(value.backward(), &model);
+        let backward_done = Instant::now();
+        model = optimizer.step(1e-3, model, grads);
+        let done = Instant::now();
+        if step >= options.warmup {
+            forward += (forward_done - started).as_secs_f64();
+            backward += (backward_done - forward_done).as_secs_f64();
+            update += (done - backward_done).as_secs_f64();
+            measured += chunk.len();
+        }
+    }
+    let train_seconds = forward + backward + update;
+    let train_rate = measured as f64 / train_seconds;
+    let evaluation_rate = evaluation_rate(&model.valid(), &normalization, &data.test, &device)?;
+    let epoch_seconds =
+        data.train.len() as f64 / train_rate + data.test.len() as f64 / evaluation_rate;
+    let per_step = |seconds: f64| seconds * 1000.0 / options.steps as f64;
+    let report = json!({
+        "backend": options.backend,
+        "batch_size": options.batch_size,
+        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "steps": options.steps,
+        "parameters": model.num_params(),
+        "train_images_per_second": train_rate.round(),
+        "step_ms": {"forward": per_step(forward), "backward": per_step(backward), "adam": per_step(update)},
+        "evaluation_images_per_second": evaluation_rate.round(),
+        "epoch_seconds_estimate": epoch_seconds.round(),
+    });
+    println!("{report}");
+    Ok(())
+}
+
+/// Inference-mode forward passes over (at most 5,000 of) the test images, in batches of 500.
+fn evaluation_rate(
+    model: &mnist::model::MnistModel,
+    normalization: &PixelNormalization,
+    test: &[MnistItem],
+    device: &Device,
+) -> Result<f64> {
+    let batcher = MnistBatcher {
+        normalization: *normalization,
+        augmentation: None,
+    };
+    let items = &test[..test.len().min(5000)];
+    let started = Instant::now();
+    for chunk in items.chunks(500) {
+        let batch = batcher.batch(chunk.to_vec(), device);
+        let _ = model.forward(batch.images).into_data();
+    }
+    Ok(items.len() as f64 / started.elapsed().as_secs_f64())
+}

@@ -1,0 +1,336 @@
+//! Trains on the real MNIST data through the real binaries (short runs with `--limit`), reads
+//! the PNG-folder layout, refuses bad data, and checks the committed model against its report.
+//! Data comes from `$DATASETS_DIR` (CI: the verified copies) or is downloaded and verified.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use common::digest::sha256_hex;
+use common::harness::{read_report, train_ok};
+use common::paths::{resolve_data_dir, workspace_root};
+use common::report::TrainingReport;
+use mnist::data::{IDX_FILES, MnistItem, PNG_ROOT, TRAIN_IMAGES, load_idx, load_test_set};
+use mnist::inference::MnistEvaluation;
+use mnist::model::{CLASSES, DataSource, MnistArtifactConfig, SIDE};
+use mnist::training::{DEFAULTS, evaluate};
+
+/// Test accuracy the committed model must reach on the 10,000 official test images.
+const COMMITTED_BAR: f64 = 0.992;
+/// One epoch on the first 5,000 training images, scored on the first 5,000 test images
+/// (measured: 91.6%).
+const SHORT_RUN_BAR: f64 = 0.88;
+/// One epoch on 1,000 images (measured: 74-75% on flex and ndarray).
+const TINY_RUN_BAR: f64 = 0.6;
+
+const CPU: &str = env!("CARGO_BIN_EXE_mnist-ndarray");
+
+fn train(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
+    train_ok(binary, args, artifact_dir)
+}
+
+fn report(dir: &Path) -> TrainingReport<MnistEvaluation> {
+    read_report(dir)
+}
+
+fn assert_complete_artifacts(dir: &Path) {
+    for name in ["model.bpk", "config.json", "metrics.json", "training.png"] {
+        assert!(dir.join(name).is_file(), "{name} is written");
+    }
+    assert!(
+        dir.join("train/epoch-1/Loss.log").is_file(),
+        "burn's metric logs are kept"
+    );
+    assert!(dir.join("valid/epoch-1/Accuracy.log").is_file());
+    let leftovers: Vec<PathBuf> = fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "no staging leftovers: {leftovers:?}");
+}
+
+fn assert_consistent_confusion(evaluation: &MnistEvaluation) {
+    let total: usize = evaluation.confusion.iter().flatten().sum();
+    assert_eq!(total, evaluation.test_examples);
+    let correct: usize = (0..CLASSES.len()).map(|c| evaluation.confusion[c][c]).sum();
+    assert_eq!(correct as f64 / total as f64, evaluation.test_accuracy);
+    assert_eq!(evaluation.confusion_table.len(), CLASSES.len() + 1);
+}
+
+#[test]
+fn short_flex_run_learns_and_writes_every_artifact() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("mnist");
+    let args = ["--limit", "5000", "--epochs", "1", "--backend", "flex"];
+    let output = train(CPU, &args, &dir);
+    assert_complete_artifacts(&dir);
+    let report = report(&dir);
+    assert_eq!(report.backend, "flex");
+    assert_eq!(report.epochs_run, 1);
+    assert_eq!(report.evaluation.data, DataSource::OfficialIdx);
+    assert_eq!(report.evaluation.test_examples, 5000);
+    for file in IDX_FILES {
+        assert!(
+            report.dataset_sha256.contains_key(file.relative_path),
+            "{}",
+            file.relative_path
+        );
+    }
+    assert_eq!(
+        report.model_sha256,
+        sha256_hex(&fs::read(dir.join("model.bpk")).unwrap())
+    );
+    assert_consistent_confusion(&report.evaluation);
+    assert!(
+        report.evaluation.test_accuracy >= SHORT_RUN_BAR,
+        "one epoch on 5,000 images reaches {SHORT_RUN_BAR}: {}",
+        report.evaluation.test_accuracy
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("5000 training and 5000 test images"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("epoch   1/1"),
+        "one line per epoch:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("Learner Summary"),
+        "the summary is printed:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("true\\predicted"),
+        "the confusion matrix is printed:\n{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("backend flex"),
+        "logs the backend:\n{stderr}"
+    );
+}
+
+#[test]
+fn ndarray_backend_trains_too() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("mnist");
+    let args = ["--limit", "1000", "--epochs", "1", "--backend", "ndarray"];
+    train(CPU, &args, &dir);
+    let report = report(&dir);
+    assert_eq!(report.backend, "ndarray");
+    assert!(
+        report.evaluation.test_accuracy >= TINY_RUN_BAR,
+        "{}",
+        report.evaluation.test_accuracy
+    );
+}
+
+/// Initialisation, shuffling, dropout and the random shifts are all seeded.
+#[test]
+fn same_seed_gives_the_same_model_bytes_on_each_cpu_backend() {
+    let temp = tempfile::tempdir().unwrap();
+    for backend in ["flex", "ndarray"] {
+        let model = |name: &str, seed: &str| {
+            let dir = temp.path().join(format!("{backend}-{name}"));
+            let args = [
+                "--limit",
+                "300",
+                "--epochs",
+                "1",
+                "--backend",
+                backend,
+                "--seed",
+                seed,
+            ];
+            train(CPU, &args, &dir);
+            fs::read(dir.join("model.bpk")).unwrap()
+        };
+        let first = model("a", "7");
+        assert_eq!(first, model("b", "7"), "{backend}: same seed, same bytes");
+        assert_ne!(
+            first,
+            model("c", "8"),
+            "{backend}: another seed, another model"
+        );
+    }
+}
+
+fn write_png(path: &Path, item: &MnistItem) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    image::GrayImage::from_raw(SIDE as u32, SIDE as u32, item.pixels.to_vec())
+        .unwrap()
+        .save(path)
+        .unwrap();
+}
+
+/// The layout the earlier workspace documented, `mnist_png/{train,valid}/<digit>/<n>.png`,
+/// is read when the IDX files are absent.
+#[test]
+fn trains_from_png_folders_when_the_idx_files_are_absent() {
+    let data = load_idx(&resolve_data_dir(None).path).unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path().join("data").join(PNG_ROOT);
+    for (split, items) in [("train", &data.train[..1000]), ("valid", &data.test[..200])] {
+        for (index, item) in items.iter().enumerate() {
+            write_png(
+                &root.join(format!("{split}/{}/{index}.png", item.label)),
+                item,
+            );
+        }
+    }
+    let dir = temp.path().join("mnist");
+    let data_dir = temp.path().join("data");
+    let args = ["--epochs", "1", "--data-dir", data_dir.to_str().unwrap()];
+    let output = train(CPU, &args, &dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("1000 training and 200 test images from the PNG folders"),
+        "{stdout}"
+    );
+    let report = report(&dir);
+    assert_eq!(report.evaluation.data, DataSource::PngFolders);
+    assert_eq!(report.evaluation.test_examples, 200);
+    let keys: Vec<&String> = report.dataset_sha256.keys().collect();
+    assert_eq!(keys, ["mnist_png/train", "mnist_png/valid"]);
+    assert!(
+        report.evaluation.test_accuracy >= TINY_RUN_BAR,
+        "{}",
+        report.evaluation.test_accuracy
+    );
+}
+
+#[test]
+fn a_dataset_with_the_wrong_checksum_is_refused_and_nothing_is_written() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    fs::create_dir_all(data_dir.join("mnist")).unwrap();
+    for file in IDX_FILES {
+        let source = resolve_data_dir(None).path.join(file.relative_path);
+        fs::copy(source, data_dir.join(file.relative_path)).unwrap();
+    }
+    // A truncated copy: it would also fail the reader's size check, but never gets that far.
+    let bytes = fs::read(data_dir.join(TRAIN_IMAGES.relative_path)).unwrap();
+    fs::write(
+        data_dir.join(TRAIN_IMAGES.relative_path),
+        &bytes[..bytes.len() / 2],
+    )
+    .unwrap();
+    let artifacts = temp.path().join("out");
+    let output = Command::new(CPU)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg("--artifact-dir")
+        .arg(&artifacts)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("not the expected") && stderr.contains(TRAIN_IMAGES.url),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!artifacts.exists());
+}
+
+#[test]
+fn bad_options_are_refused_by_the_command_line() {
+    for args in [
+        &["--limit", "0"][..],
+        &["--max-shift", "9"][..],
+        &["--backend", "tpu"][..],
+    ] {
+        let output = Command::new(CPU).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("invalid value"));
+    }
+}
+
+/// The committed `artifacts/mnist` is what the committed defaults produce, its report tells
+/// the truth about the committed model on all 10,000 test images, and it clears the bar.
+#[test]
+fn committed_model_matches_its_report_and_clears_the_bar() {
+    let dir = workspace_root().join("artifacts/mnist");
+    let model_bytes = fs::read(dir.join("model.bpk")).unwrap();
+    let config: MnistArtifactConfig =
+        serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let report = report(&dir);
+    assert_eq!(report.model_sha256, sha256_hex(&model_bytes));
+    assert_eq!(report.settings, config.training);
+    assert_eq!(
+        (
+            config.training.epochs,
+            config.training.batch_size,
+            config.training.learning_rate,
+            config.training.seed
+        ),
+        (
+            DEFAULTS.epochs,
+            DEFAULTS.batch_size,
+            DEFAULTS.learning_rate,
+            42
+        ),
+        "trained with the committed defaults"
+    );
+    assert_eq!(report.epochs_run, DEFAULTS.epochs);
+
+    let device = Device::flex();
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes)).unwrap();
+    let model = config.model.init(&device).load_record(record);
+    let test = load_test_set(&resolve_data_dir(None).path).unwrap();
+    let evaluation = evaluate(
+        &model,
+        &config.normalization,
+        &test,
+        DataSource::OfficialIdx,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(evaluation.test_examples, 10_000);
+    assert_eq!(evaluation.confusion, report.evaluation.confusion);
+    assert_eq!(
+        evaluation.test_accuracy, report.evaluation.test_accuracy,
+        "metrics.json reports the committed model's accuracy"
+    );
+    assert!((evaluation.test_loss - report.evaluation.test_loss).abs() < 1e-5);
+    assert_eq!(
+        evaluation.confusion_table,
+        report.evaluation.confusion_table
+    );
+    assert!(
+        evaluation.test_accuracy >= COMMITTED_BAR,
+        "committed model: {}",
+        evaluation.test_accuracy
+    );
+}
+
+#[cfg(feature = "wgpu")]
+mod wgpu {
+    use super::*;
+
+    /// lavapipe, a software Vulkan device, stands in for a GPU on machines without one.
+    #[test]
+    fn trains_on_a_software_adapter() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("mnist");
+        let args = ["--adapter", "cpu", "--limit", "1000", "--epochs", "1"];
+        let output = train(env!("CARGO_BIN_EXE_mnist-wgpu"), &args, &dir);
+        let report = report(&dir);
+        assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
+        assert!(
+            report.evaluation.test_accuracy >= TINY_RUN_BAR,
+            "{}",
+            report.evaluation.test_accuracy
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("backend wgpu ("),
+            "logs the adapter:\n{stderr}"
+        );
+    }
+}
