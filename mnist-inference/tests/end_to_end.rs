@@ -112,3 +112,58 @@ fn the_full_preparation_keeps_mnist_digits_readable() {
         "accuracy {accuracy} after the full preparation"
     );
 }
+
+/// A test digit as a photo might show it: dark blue ink on off-white paper with a shading
+/// gradient and grain, scaled up 8x, off-centre in a 480x360 picture, saved as JPEG.
+fn photograph(item: &MnistItem, index: usize) -> image::RgbImage {
+    let digit = image::imageops::resize(
+        &image::GrayImage::from_raw(SIDE as u32, SIDE as u32, item.pixels.to_vec()).unwrap(),
+        224,
+        224,
+        image::imageops::FilterType::Triangle,
+    );
+    let (left, top) = (
+        40 + (index as u32 * 37) % 200,
+        30 + (index as u32 * 53) % 100,
+    );
+    let mut seed = index as u32 + 1;
+    image::RgbImage::from_fn(480, 360, |x, y| {
+        // A small linear congruential generator: grain that is the same on every run.
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let grain = (seed >> 28) as f32 - 8.0;
+        let paper = 235.0 - 25.0 * y as f32 / 360.0 + grain;
+        let ink = match (x.checked_sub(left), y.checked_sub(top)) {
+            (Some(dx), Some(dy)) if dx < 224 && dy < 224 => {
+                f32::from(digit.get_pixel(dx, dy)[0]) / 255.0
+            }
+            _ => 0.0,
+        };
+        let channel = |ink_colour: f32| (paper * (1.0 - ink) + ink_colour * ink) as u8;
+        image::Rgb([channel(20.0), channel(30.0), channel(80.0)])
+    })
+}
+
+/// Photos of handwritten digits (the test set's, see [`photograph`]) through convert-image
+/// with every automatic step, and the wasm module.
+#[test]
+fn photographed_digits_are_read_after_the_full_preparation() {
+    const PHOTOS: usize = 300;
+    let items = &load_test_set(&resolve_data_dir(None).path).unwrap()[..PHOTOS];
+    let dir = tempfile::tempdir().unwrap();
+    let pictures: Vec<PathBuf> = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let path = dir.path().join(format!("photo-{index:03}.jpg"));
+            photograph(item, index).save(&path).unwrap();
+            path
+        })
+        .collect();
+    let batch = convert(&[], &pictures);
+    let answers = expect_success(&run_wasm(&wasm_module("mnist-inference"), &["-"], &batch));
+    let accuracy = accuracy(&answers, items);
+    assert!(
+        accuracy >= 0.98,
+        "accuracy {accuracy} on {PHOTOS} photographed digits (measured: 99.7%)"
+    );
+}
