@@ -10,6 +10,8 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+mod bench;
+
 const HELP: &str = "\
 Usage: cargo xtask <command>
 
@@ -25,6 +27,9 @@ Commands:
   baseline         the AG News TF-IDF + logistic-regression baseline (scikit-learn, installed
                    into a virtual environment under the target directory) on the committed
                    model's split; writes artifacts/ag-news/baseline.json
+  bench            MNIST training throughput (flex, ndarray, PyTorch CPU when installed:
+                   BENCH_PYTHON), where a step's time goes, mnist-inference native vs wasm;
+                   writes BENCHMARKS.md
   help             print this help
 
 Environment:
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("baseline") => baseline(),
+        Some("bench") => bench::bench(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
