@@ -17,10 +17,9 @@ use burn::train::{ClassificationOutput, Learner, SupervisedTraining};
 use clap::Args;
 use common::artifact::{StagedDir, write_atomic, write_json_atomic};
 use common::download::VerifiedFile;
-use common::plot::{Panel, PanelKind, draw_png};
 use common::scores::argmax;
 use common::train_cli::{TrainBinary, TrainDefaults, TrainRun};
-use common::training::{EpochCurves, RunInfo, launch, save_run};
+use common::training::{EpochCurves, RunInfo, draw_classification_chart, launch, save_run};
 
 use crate::data::{
     EncodedItem, NewsBatch, NewsBatcher, NewsItem, TEST_CSV, TRAIN_CSV, encode_items, load_items,
@@ -248,7 +247,7 @@ pub fn train(run: TrainRun<AgNewsArgs>) -> Result<()> {
 
     let curves = EpochCurves::read(stage.path(), &["Loss", "Accuracy"])?;
     println!("{}", curves.summary);
-    draw_training_chart(&stage, &curves)?;
+    draw_classification_chart(stage.path(), "AG News training", &curves)?;
     let device = run.device.clone().inner();
     let evaluation = evaluate(
         &model,
@@ -297,29 +296,4 @@ pub fn train(run: TrainRun<AgNewsArgs>) -> Result<()> {
     );
     println!("ag-news: data: {}", describe(&split.plan));
     Ok(())
-}
-
-fn draw_training_chart(stage: &StagedDir, curves: &EpochCurves) -> Result<()> {
-    let panels = [
-        Panel {
-            title: "Loss".into(),
-            x_label: "epoch".into(),
-            y_label: "cross-entropy".into(),
-            kind: PanelKind::Lines,
-            series: curves.series("Loss"),
-        },
-        Panel {
-            title: "Accuracy".into(),
-            x_label: "epoch".into(),
-            y_label: "accuracy (%)".into(),
-            kind: PanelKind::Lines,
-            series: curves.series("Accuracy"),
-        },
-    ];
-    draw_png(
-        &stage.path().join("training.png"),
-        "AG News training",
-        &panels,
-    )
-    .context("cannot draw training.png")
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 #[cfg(feature = "embed")]
-pub use record::{EmbeddedModel, LoadedModel, record_mismatch};
+pub use record::LoadedModel;
 
 /// The files an inference module embeds from `artifacts/<algorithm>/`.
 pub const EMBEDDED_ARTIFACTS: [&str; 3] = ["model.bpk", "config.json", "metrics.json"];
@@ -80,42 +80,5 @@ mod record {
                 device,
             })
         }
-    }
-
-    /// The embedded artifacts, parsed, with the record not yet loaded.
-    /// Superseded by [`LoadedModel::load`].
-    pub struct EmbeddedModel<C, R> {
-        pub config: C,
-        pub report: Option<R>,
-        pub record: ModuleRecord,
-        pub model_sha256: String,
-    }
-
-    impl<C: DeserializeOwned, R: DeserializeOwned> EmbeddedModel<C, R> {
-        pub fn parse(
-            model_bpk: &[u8],
-            config_json: &[u8],
-            metrics_json: Option<&[u8]>,
-        ) -> Result<Self, String> {
-            let config = serde_json::from_slice(config_json)
-                .map_err(|e| format!("the embedded config.json is invalid: {e}"))?;
-            let report = metrics_json
-                .map(serde_json::from_slice)
-                .transpose()
-                .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
-            let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bpk.to_vec()))
-                .map_err(|e| format!("the embedded model.bpk is invalid: {e}"))?;
-            Ok(Self {
-                config,
-                report,
-                record,
-                model_sha256: sha256_hex(model_bpk),
-            })
-        }
-    }
-
-    /// The error for a record that does not fit the module `config.json` describes.
-    pub fn record_mismatch(error: impl std::fmt::Display) -> String {
-        format!("the embedded model.bpk does not fit config.json: {error}")
     }
 }

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::artifact::{StagedDir, write_atomic, write_json_atomic};
 use crate::digest::sha256_hex;
-use crate::plot::Series;
+use crate::plot::{Panel, PanelKind, Series, draw_png};
 use crate::report::{TrainingReport, TrainingSettings};
 
 /// Implements burn's `TrainStep` and `InferenceStep` for `$model`, whose method `$forward`
@@ -188,6 +188,28 @@ impl EpochCurves {
     pub fn last(&self, split: &str, metric: &str) -> Option<f64> {
         self.points(split, metric).last().map(|&(_, v)| v)
     }
+}
+
+/// `training.png` of a classifier: loss and accuracy per epoch, train vs validation.
+pub fn draw_classification_chart(dir: &Path, title: &str, curves: &EpochCurves) -> Result<()> {
+    let panels = [
+        Panel {
+            title: "Loss".into(),
+            x_label: "epoch".into(),
+            y_label: "cross-entropy".into(),
+            kind: PanelKind::Lines,
+            series: curves.series("Loss"),
+        },
+        Panel {
+            title: "Accuracy".into(),
+            x_label: "epoch".into(),
+            y_label: "accuracy (%)".into(),
+            kind: PanelKind::Lines,
+            series: curves.series("Accuracy"),
+        },
+    ];
+    draw_png(&dir.join("training.png"), title, &panels)
+        .map_err(|e| anyhow!("cannot draw training.png: {e:#}"))
 }
 
 /// One line per epoch for pipes and CI: the epoch means of every metric, train and valid.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::InMemDataset;
@@ -13,11 +13,10 @@ use burn::prelude::*;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{ClassificationOutput, Learner, SupervisedTraining};
 use common::artifact::StagedDir;
-use common::plot::{Panel, PanelKind, draw_png};
 use common::scores::argmax;
 use common::standardize::Standardizer;
 use common::train_cli::{NoExtraArgs, TrainBinary, TrainDefaults, TrainRun};
-use common::training::{EpochCurves, RunInfo, launch, save_run};
+use common::training::{EpochCurves, RunInfo, draw_classification_chart, launch, save_run};
 
 use crate::data::{
     IRIS_DATA, IrisBatch, IrisBatcher, IrisItem, fit_preprocessing, load_items, split,
@@ -133,7 +132,7 @@ pub fn train(run: TrainRun<NoExtraArgs>) -> Result<()> {
 
     let curves = EpochCurves::read(stage.path(), &["Loss", "Accuracy"])?;
     println!("{}", curves.summary);
-    draw_training_chart(&stage, &curves)?;
+    draw_classification_chart(stage.path(), "Iris training", &curves)?;
     let evaluation = evaluate(
         &model,
         &preprocessing,
@@ -170,25 +169,4 @@ pub fn train(run: TrainRun<NoExtraArgs>) -> Result<()> {
         destination.display()
     );
     Ok(())
-}
-
-fn draw_training_chart(stage: &StagedDir, curves: &EpochCurves) -> Result<()> {
-    let panels = [
-        Panel {
-            title: "Loss".into(),
-            x_label: "epoch".into(),
-            y_label: "cross-entropy".into(),
-            kind: PanelKind::Lines,
-            series: curves.series("Loss"),
-        },
-        Panel {
-            title: "Accuracy".into(),
-            x_label: "epoch".into(),
-            y_label: "accuracy (%)".into(),
-            kind: PanelKind::Lines,
-            series: curves.series("Accuracy"),
-        },
-    ];
-    draw_png(&stage.path().join("training.png"), "Iris training", &panels)
-        .context("cannot draw training.png")
 }

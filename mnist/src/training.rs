@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::InMemDataset;
@@ -16,10 +16,9 @@ use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
 use burn::train::{ClassificationOutput, Learner, SupervisedTraining};
 use clap::Args;
 use common::artifact::StagedDir;
-use common::plot::{Panel, PanelKind, draw_png};
 use common::scores::argmax;
 use common::train_cli::{TrainBinary, TrainDefaults, TrainRun};
-use common::training::{EpochCurves, RunInfo, launch, save_run};
+use common::training::{EpochCurves, RunInfo, draw_classification_chart, launch, save_run};
 
 use crate::data::{MnistBatch, MnistBatcher, MnistItem, RandomShift, load};
 use crate::inference::{MnistEvaluation, confusion_table};
@@ -177,7 +176,7 @@ pub fn train(run: TrainRun<MnistArgs>) -> Result<()> {
 
     let curves = EpochCurves::read(stage.path(), &["Loss", "Accuracy"])?;
     println!("{}", curves.summary);
-    draw_training_chart(&stage, &curves)?;
+    draw_classification_chart(stage.path(), "MNIST training", &curves)?;
     let device = run.device.clone().inner();
     let evaluation = evaluate(&model, &normalization, &data.test, data.source, &device)?;
 
@@ -211,29 +210,4 @@ pub fn train(run: TrainRun<MnistArgs>) -> Result<()> {
         destination.display()
     );
     Ok(())
-}
-
-fn draw_training_chart(stage: &StagedDir, curves: &EpochCurves) -> Result<()> {
-    let panels = [
-        Panel {
-            title: "Loss".into(),
-            x_label: "epoch".into(),
-            y_label: "cross-entropy".into(),
-            kind: PanelKind::Lines,
-            series: curves.series("Loss"),
-        },
-        Panel {
-            title: "Accuracy".into(),
-            x_label: "epoch".into(),
-            y_label: "accuracy (%)".into(),
-            kind: PanelKind::Lines,
-            series: curves.series("Accuracy"),
-        },
-    ];
-    draw_png(
-        &stage.path().join("training.png"),
-        "MNIST training",
-        &panels,
-    )
-    .context("cannot draw training.png")
 }
