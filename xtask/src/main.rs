@@ -132,6 +132,38 @@ fn succeeds(command: &mut Command) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// How long `rustup target add` may try: without a route to rustup's server it can hang.
+const RUSTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Like [`succeeds`], but a command still running after `limit` is killed and counts as failed.
+fn succeeds_within(mut command: Command, limit: std::time::Duration) -> bool {
+    let Ok(mut child) = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let started = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) if started.elapsed() < limit => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                println!(
+                    "wasm: `{command:?}` gave no answer within {}s",
+                    limit.as_secs()
+                );
+                return false;
+            }
+        }
+    }
+}
+
 fn stdout_of(command: &mut Command) -> Option<String> {
     let output = command.output().ok()?;
     output
@@ -180,9 +212,9 @@ fn wasm_toolchain() -> Result<WasmToolchain> {
         return Ok(WasmToolchain::Rustup);
     }
     println!("wasm: {WASM_TARGET} is not installed; trying `rustup target add {WASM_TARGET}`");
-    if succeeds(Command::new("rustup").args(["target", "add", WASM_TARGET]))
-        && rustup_target_installed()
-    {
+    let mut add_target = Command::new("rustup");
+    add_target.args(["target", "add", WASM_TARGET]);
+    if succeeds_within(add_target, RUSTUP_TIMEOUT) && rustup_target_installed() {
         println!("wasm: installed the rustup target {WASM_TARGET}");
         return Ok(WasmToolchain::Rustup);
     }
@@ -436,4 +468,27 @@ fn baseline() -> Result<()> {
     run(Command::new(&python)
         .arg(workspace_root().join("bench/ag_news_baseline.py"))
         .current_dir(workspace_root()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_command_that_hangs_is_stopped_and_counts_as_failed() {
+        let started = Instant::now();
+        let mut sleeper = Command::new("sleep");
+        sleeper.arg("30");
+        assert!(!succeeds_within(sleeper, Duration::from_secs(1)));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(succeeds_within(
+            Command::new("true"),
+            Duration::from_secs(10)
+        ));
+        assert!(!succeeds_within(
+            Command::new("false"),
+            Duration::from_secs(10)
+        ));
+    }
 }
