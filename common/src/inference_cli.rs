@@ -46,6 +46,9 @@ pub trait InferenceModel {
     const ABOUT: &'static str;
     /// A valid single input, shown in help and in every input error.
     const EXAMPLE: &'static str;
+    /// The example quoted in input errors: [`Self::EXAMPLE`] unless that is too long for a
+    /// one-line message, when a short description that points to `--help` reads better.
+    const ERROR_EXAMPLE: &'static str = Self::EXAMPLE;
     /// What `--json` prints, for the help text.
     const JSON_OUTPUT: &'static str;
     /// Inputs larger than this are refused before parsing.
@@ -259,7 +262,7 @@ fn bad_input<M: InferenceModel>(problem: &str) -> CliError {
     CliError::BadInput(format!(
         "{problem}. Example: {} '{}' (see --help)",
         M::NAME,
-        M::EXAMPLE
+        M::ERROR_EXAMPLE
     ))
 }
 

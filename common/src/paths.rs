@@ -5,11 +5,15 @@ use std::path::{Path, PathBuf};
 /// Environment variable naming the data directory when `--data-dir` is not given.
 pub const DATA_DIR_ENV: &str = "DATASETS_DIR";
 
-/// The workspace root, fixed at compile time so that defaults never depend on the current
-/// directory.
+/// The workspace root, never the current directory: the parent of the running package's
+/// directory as cargo reports it (`cargo run`, `cargo test` and their children), else the one
+/// fixed at compile time. Every package sits at the workspace's top level; preferring cargo's
+/// value keeps a binary correct when a build cache shared by several checkouts hands it over.
 pub fn workspace_root() -> PathBuf {
-    let common_crate = Path::new(env!("CARGO_MANIFEST_DIR"));
-    common_crate.parent().unwrap_or(common_crate).to_path_buf()
+    let package = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    package.parent().map(Path::to_path_buf).unwrap_or(package)
 }
 
 /// A resolved data directory and what chose it (for the log).

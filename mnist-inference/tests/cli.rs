@@ -10,7 +10,7 @@ use common::harness::{
 };
 use common::paths::{resolve_data_dir, workspace_root};
 use mnist::data::{MnistItem, load_test_set};
-use mnist::inference::{EXAMPLE_SEVEN, MAX_INPUT_BYTES};
+use mnist::inference::{ERROR_EXAMPLE, EXAMPLE_SEVEN, MAX_INPUT_BYTES};
 use mnist::model::PIXELS;
 
 const NATIVE: &str = env!("CARGO_BIN_EXE_mnist-inference");
@@ -140,7 +140,7 @@ fn bad_input_is_one_line_with_exit_code_2_and_never_a_trap() {
             run_wasm(&module(), &[input], ""),
             run_native(NATIVE, &[input], ""),
         ] {
-            expect_bad_input(&output, expected, EXAMPLE_SEVEN);
+            expect_bad_input(&output, expected, ERROR_EXAMPLE);
         }
     }
     for (args, expected) in [
@@ -151,7 +151,7 @@ fn bad_input_is_one_line_with_exit_code_2_and_never_a_trap() {
         ),
         (&["-"][..], "the input is empty"),
     ] {
-        expect_bad_input(&run_wasm(&module(), args, ""), expected, EXAMPLE_SEVEN);
+        expect_bad_input(&run_wasm(&module(), args, ""), expected, ERROR_EXAMPLE);
     }
 }
 
@@ -165,7 +165,7 @@ fn the_input_limit_takes_a_thousand_images_and_refuses_more_than_sixteen_mib() {
         run_wasm(&module(), &["-"], &oversized),
         run_native(NATIVE, &["-"], &oversized),
     ] {
-        expect_bad_input(&output, "larger than 16777216 bytes", EXAMPLE_SEVEN);
+        expect_bad_input(&output, "larger than 16777216 bytes", ERROR_EXAMPLE);
     }
 }
 

@@ -88,9 +88,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// The parent of xtask's directory as `cargo run` reports it (correct even when a build cache
+/// shared by several checkouts hands over a binary built in another), else as compiled.
 fn workspace_root() -> PathBuf {
-    let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask.parent().unwrap_or(xtask).to_path_buf()
+    let xtask = env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    xtask.parent().map(Path::to_path_buf).unwrap_or(xtask)
 }
 
 fn target_dir() -> PathBuf {
