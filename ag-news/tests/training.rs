@@ -11,11 +11,8 @@ use ag_news::inference::AgNewsEvaluation;
 use ag_news::model::{AgNewsArtifactConfig, DataPlan};
 use ag_news::tokenizer::Tokenizer;
 use ag_news::training::{DEFAULTS, evaluate};
-use burn::prelude::*;
-use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
 use common::digest::sha256_hex;
-use common::harness::{read_report, train_ok};
+use common::harness::{load_committed, read_report, train_ok};
 use common::paths::{resolve_data_dir, workspace_root};
 use common::report::TrainingReport;
 
@@ -132,13 +129,13 @@ fn wgpu_trains_on_a_software_adapter() {
 #[test]
 fn committed_model_matches_its_report_and_beats_the_baseline() {
     let dir = workspace_root().join("artifacts/ag-news");
-    let model_bytes = fs::read(dir.join("model.bpk")).unwrap();
-    let config: AgNewsArtifactConfig =
-        serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let (committed, report) =
+        load_committed::<_, AgNewsArtifactConfig, AgNewsEvaluation>("ag-news", |config, device| {
+            config.model.init(device)
+        });
+    let config = &committed.config;
     let tokenizer: Tokenizer =
         serde_json::from_slice(&fs::read(dir.join("vocab.json")).unwrap()).unwrap();
-    let report = report(&dir);
-    assert_eq!(report.model_sha256, sha256_hex(&model_bytes));
     assert_eq!(
         (
             config.training.epochs,
@@ -155,9 +152,7 @@ fn committed_model_matches_its_report_and_beats_the_baseline() {
         }
     );
 
-    let device = Device::flex();
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes)).unwrap();
-    let model = config.model.init(&device).load_record(record);
+    let (model, device) = (&committed.model, &committed.device);
     let test = load_items(&TEST_CSV.fetch(&resolve_data_dir(None).path).unwrap().path).unwrap();
     let (_, evaluation_items) = single_file_split(test, config.training.seed);
     let rows: Vec<usize> =
@@ -170,11 +165,11 @@ fn committed_model_matches_its_report_and_beats_the_baseline() {
             .collect::<Vec<_>>()
     );
     let evaluation = evaluate(
-        &model,
+        model,
         &tokenizer,
         &evaluation_items,
         config.data.clone(),
-        &device,
+        device,
     )
     .unwrap();
     assert_eq!(evaluation.confusion, report.evaluation.confusion);

@@ -242,3 +242,39 @@ pub fn read_report<E: serde::de::DeserializeOwned>(dir: &Path) -> crate::report:
         std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} is invalid: {e}", path.display()))
 }
+
+/// The committed model of `algorithm` from `artifacts/<algorithm>/`, loaded as its inference
+/// module loads it, with its `metrics.json`; asserts that the report describes this very
+/// `model.bpk` (same SHA-256).
+pub fn load_committed<M, C, E>(
+    algorithm: &str,
+    init: impl FnOnce(&C, &burn::tensor::Device) -> M,
+) -> (
+    crate::embed::LoadedModel<M, C, crate::report::TrainingReport<E>>,
+    crate::report::TrainingReport<E>,
+)
+where
+    M: burn::module::Module,
+    C: serde::de::DeserializeOwned,
+    E: serde::de::DeserializeOwned,
+{
+    let dir = workspace_root().join("artifacts").join(algorithm);
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    };
+    let mut committed: crate::embed::LoadedModel<M, C, crate::report::TrainingReport<E>> =
+        crate::embed::LoadedModel::load(
+            &read("model.bpk"),
+            &read("config.json"),
+            Some(&read("metrics.json")),
+            init,
+        )
+        .unwrap_or_else(|e| panic!("the committed {algorithm} model does not load: {e}"));
+    let report = committed.report.take().expect("metrics.json was read");
+    assert_eq!(
+        report.model_sha256, committed.model_sha256,
+        "metrics.json describes the committed model.bpk"
+    );
+    (committed, report)
+}

@@ -5,12 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use burn::prelude::*;
-use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
 use common::digest::sha256_hex;
-use common::harness::{read_report, train_ok};
-use common::paths::{resolve_data_dir, workspace_root};
+use common::harness::{load_committed, read_report, train_ok};
+use common::paths::resolve_data_dir;
 use common::report::TrainingReport;
 use iris::data::{IRIS_DATA, load_items, split};
 use iris::inference::IrisEvaluation;
@@ -174,12 +171,11 @@ fn bad_options_are_refused_by_the_command_line() {
 /// the truth about the committed model, and that model clears the bar.
 #[test]
 fn committed_model_matches_its_report_and_clears_the_bar() {
-    let dir = workspace_root().join("artifacts/iris");
-    let model_bytes = fs::read(dir.join("model.bpk")).unwrap();
-    let config: IrisArtifactConfig =
-        serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
-    let report = report(&dir);
-    assert_eq!(report.model_sha256, sha256_hex(&model_bytes));
+    let (committed, report) =
+        load_committed::<_, IrisArtifactConfig, IrisEvaluation>("iris", |config, device| {
+            config.model.init(device)
+        });
+    let config = &committed.config;
     assert_eq!(report.settings, config.training);
     assert_eq!(
         (
@@ -191,12 +187,10 @@ fn committed_model_matches_its_report_and_clears_the_bar() {
         "trained with the committed defaults"
     );
 
-    let device = Device::flex();
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes)).unwrap();
-    let model = config.model.init(&device).load_record(record);
+    let (model, device) = (&committed.model, &committed.device);
     let data = IRIS_DATA.fetch(&resolve_data_dir(None).path).unwrap();
     let (_, valid) = split(load_items(&data.path).unwrap(), config.training.seed);
-    let evaluation = evaluate(&model, &config.preprocessing, &valid, &device).unwrap();
+    let evaluation = evaluate(model, &config.preprocessing, &valid, device).unwrap();
     assert_eq!(
         evaluation.validation_accuracy, report.evaluation.validation_accuracy,
         "metrics.json reports the committed model's accuracy"

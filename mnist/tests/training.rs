@@ -6,12 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use burn::prelude::*;
-use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
 use common::digest::sha256_hex;
-use common::harness::{read_report, train_ok};
-use common::paths::{resolve_data_dir, workspace_root};
+use common::harness::{load_committed, read_report, train_ok};
+use common::paths::resolve_data_dir;
 use common::report::TrainingReport;
 use mnist::data::{IDX_FILES, MnistItem, PNG_ROOT, TRAIN_IMAGES, load_idx, load_test_set};
 use mnist::inference::MnistEvaluation;
@@ -255,12 +252,11 @@ fn bad_options_are_refused_by_the_command_line() {
 /// the truth about the committed model on all 10,000 test images, and it clears the bar.
 #[test]
 fn committed_model_matches_its_report_and_clears_the_bar() {
-    let dir = workspace_root().join("artifacts/mnist");
-    let model_bytes = fs::read(dir.join("model.bpk")).unwrap();
-    let config: MnistArtifactConfig =
-        serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
-    let report = report(&dir);
-    assert_eq!(report.model_sha256, sha256_hex(&model_bytes));
+    let (committed, report) =
+        load_committed::<_, MnistArtifactConfig, MnistEvaluation>("mnist", |config, device| {
+            config.model.init(device)
+        });
+    let config = &committed.config;
     assert_eq!(report.settings, config.training);
     assert_eq!(
         (
@@ -279,16 +275,14 @@ fn committed_model_matches_its_report_and_clears_the_bar() {
     );
     assert_eq!(report.epochs_run, DEFAULTS.epochs);
 
-    let device = Device::flex();
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes)).unwrap();
-    let model = config.model.init(&device).load_record(record);
+    let (model, device) = (&committed.model, &committed.device);
     let test = load_test_set(&resolve_data_dir(None).path).unwrap();
     let evaluation = evaluate(
-        &model,
+        model,
         &config.normalization,
         &test,
         DataSource::OfficialIdx,
-        &device,
+        device,
     )
     .unwrap();
     assert_eq!(evaluation.test_examples, 10_000);

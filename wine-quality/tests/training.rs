@@ -2,16 +2,11 @@
 //! model against its report and the bars: RMSE at least 20% below the mean predictor's and
 //! MAE at most 0.55 on the held-out test split.
 
-use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-use burn::prelude::*;
-use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
-use common::digest::sha256_hex;
-use common::harness::{read_report, train_ok};
-use common::paths::{resolve_data_dir, workspace_root};
+use common::harness::{load_committed, read_report, train_ok};
+use common::paths::resolve_data_dir;
 use common::report::TrainingReport;
 use wine_quality::data::{RED_WINES, WHITE_WINES, load_items, split};
 use wine_quality::inference::WineEvaluation;
@@ -85,12 +80,11 @@ fn wgpu_trains_on_a_software_adapter() {
 
 #[test]
 fn committed_model_matches_its_report_and_clears_the_bars() {
-    let dir = workspace_root().join("artifacts/wine-quality");
-    let model_bytes = fs::read(dir.join("model.bpk")).unwrap();
-    let config: WineArtifactConfig =
-        serde_json::from_slice(&fs::read(dir.join("config.json")).unwrap()).unwrap();
-    let report = report(&dir);
-    assert_eq!(report.model_sha256, sha256_hex(&model_bytes));
+    let (committed, report) = load_committed::<_, WineArtifactConfig, WineEvaluation>(
+        "wine-quality",
+        |config, device| config.model.init(device),
+    );
+    let config = &committed.config;
     assert_eq!(report.settings, config.training);
     assert_eq!(
         (
@@ -102,21 +96,13 @@ fn committed_model_matches_its_report_and_clears_the_bars() {
         "trained with the committed defaults"
     );
 
-    let device = Device::flex();
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes)).unwrap();
-    let model = config.model.init(&device).load_record(record);
+    let (model, device) = (&committed.model, &committed.device);
     let data_dir = resolve_data_dir(None).path;
     let mut items = load_items(&RED_WINES.fetch(&data_dir).unwrap().path, WineType::Red).unwrap();
     items.extend(load_items(&WHITE_WINES.fetch(&data_dir).unwrap().path, WineType::White).unwrap());
     let splits = split(items, config.training.seed);
-    let evaluation = evaluate(
-        &model,
-        &config.preprocessing,
-        config.target,
-        &splits,
-        &device,
-    )
-    .unwrap();
+    let evaluation =
+        evaluate(model, &config.preprocessing, config.target, &splits, device).unwrap();
     let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
     assert!(
         close(evaluation.test.rmse, report.evaluation.test.rmse),
