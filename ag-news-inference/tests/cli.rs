@@ -2,31 +2,33 @@
 //! shapes, formats, bad input, text in any script, agreement between wasm and native on every
 //! article of the evaluation split, and the module's imports.
 
-use std::path::PathBuf;
-
+use ag_news::config::AgNewsConfig;
 use ag_news::data::{TEST_CSV, load_items, single_file_split};
-use ag_news::inference::{ArticleInput, MAX_TEXT_BYTES};
-use ag_news::model::{AgNewsArtifactConfig, CLASSES, DataPlan};
-use common::harness::{
-    assert_only_wasi_imports, expect_bad_input, expect_success, run_both, run_native, run_wasm,
-    wasm_module,
-};
-use common::paths::{resolve_data_dir, workspace_root};
+use ag_news::inference::AgNewsPredictor;
+use ag_news::input::{AgNewsInput, CLASSES, MAX_TEXT_BYTES};
+use runtime::cli::InferenceModel;
+use test_kit::contract::{ModuleUnderTest, check_contract};
+use test_kit::process::expect_success;
+use test_kit::training::{committed_dir, read_json};
+use train_kit::paths::resolve_data_dir;
 
-const SAMPLE: &str = r#"{"title": "Fed raises interest rates again", "description": "The Federal Reserve lifted its benchmark rate by a quarter point, citing strong growth and rising prices."}"#;
-const NATIVE: &str = env!("CARGO_BIN_EXE_ag-news-inference");
+const SAMPLE: &str = AgNewsPredictor::EXAMPLE;
 
-fn module() -> PathBuf {
-    wasm_module("ag-news-inference")
+fn module() -> ModuleUnderTest {
+    ModuleUnderTest::of::<AgNewsPredictor>(
+        "ag-news",
+        env!("CARGO_BIN_EXE_ag-news-inference"),
+        "Business",
+    )
 }
 
 fn both(args: &[&str], stdin: &str) -> std::process::Output {
-    run_both(&module(), NATIVE, args, stdin)
+    module().both(args, stdin)
 }
 
 #[test]
-fn the_readme_example_is_business() {
-    assert_eq!(expect_success(&both(&[SAMPLE], "")), "Business\n");
+fn the_module_keeps_the_cli_contract() {
+    check_contract(&module());
 }
 
 #[test]
@@ -59,22 +61,17 @@ fn text_in_any_script_does_not_crash_it() {
 }
 
 #[test]
-fn info_and_help() {
+fn info_shows_the_classes_and_the_text_limit() {
     let info: serde_json::Value =
         serde_json::from_str(&expect_success(&both(&["--info"], ""))).unwrap();
-    let committed = std::fs::read(workspace_root().join("artifacts/ag-news/model.bpk")).unwrap();
-    assert_eq!(info["model_sha256"], common::digest::sha256_hex(&committed));
     assert_eq!(info["classes"], serde_json::json!(CLASSES));
     assert_eq!(info["input_schema"]["max_text_bytes"], MAX_TEXT_BYTES);
-    let help = expect_success(&both(&["--help"], ""));
-    assert!(help.contains("Usage: ag-news-inference"), "{help}");
 }
 
 #[test]
 fn bad_input_is_one_line_with_exit_code_2() {
     let huge = serde_json::json!({ "text": "word ".repeat(MAX_TEXT_BYTES / 5 + 1) }).to_string();
     let cases: Vec<(String, &str)> = vec![
-        ("{".into(), "malformed JSON"),
         (
             "{}".into(),
             "give \"title\" and \"description\", or \"text\"",
@@ -95,15 +92,9 @@ fn bad_input_is_one_line_with_exit_code_2() {
         (r#"{"text": "a", "title": "b"}"#.into(), "not both"),
         (r#"{"body": "a"}"#.into(), "unknown field `body`"),
         (huge, "-byte limit"),
-        ("[]".into(), "empty array"),
     ];
     for (input, expected) in &cases {
-        for output in [
-            run_wasm(&module(), &[input], ""),
-            run_native(NATIVE, &[input], ""),
-        ] {
-            expect_bad_input(&output, expected, SAMPLE);
-        }
+        module().refuses(&[input], "", expected);
     }
 }
 
@@ -111,25 +102,22 @@ fn bad_input_is_one_line_with_exit_code_2() {
 /// identical lines (plain and with probabilities), as accurate as `metrics.json` says.
 #[test]
 fn wasm_and_native_agree_on_the_whole_evaluation_split() {
-    let config: AgNewsArtifactConfig = serde_json::from_slice(
-        &std::fs::read(workspace_root().join("artifacts/ag-news/config.json")).unwrap(),
-    )
-    .unwrap();
+    let config: AgNewsConfig = read_json(&committed_dir("ag-news").join("config.json"));
     let data_dir = resolve_data_dir(None).path;
     let test = load_items(&TEST_CSV.fetch(&data_dir).unwrap().path).unwrap();
-    let evaluation = match config.data {
-        DataPlan::SingleFileSplit { file } => {
+    let evaluation = match config.training.options.single_file_split.as_deref() {
+        Some(file) => {
             assert_eq!(
                 file, "test.csv",
                 "the committed model was trained on a split of test.csv"
             );
             single_file_split(test, config.training.seed).1
         }
-        DataPlan::OfficialSplit => test,
+        None => test,
     };
-    let inputs: Vec<ArticleInput> = evaluation
+    let inputs: Vec<AgNewsInput> = evaluation
         .iter()
-        .map(|item| ArticleInput {
+        .map(|item| AgNewsInput {
             title: Some(item.title.clone()),
             description: Some(item.description.clone()),
             text: None,
@@ -145,18 +133,10 @@ fn wasm_and_native_agree_on_the_whole_evaluation_split() {
         .count();
     assert_eq!(answers.lines().count(), evaluation.len());
     let accuracy = correct as f64 / evaluation.len() as f64;
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(workspace_root().join("artifacts/ag-news/metrics.json")).unwrap(),
-    )
-    .unwrap();
+    let report: serde_json::Value = read_json(&committed_dir("ag-news").join("metrics.json"));
     let reported = report["evaluation"]["accuracy"].as_f64().unwrap();
     assert!(
         (accuracy - reported).abs() < 1e-9,
         "module {accuracy} vs metrics.json {reported}"
     );
-}
-
-#[test]
-fn the_module_imports_only_wasi_preview1() {
-    assert_only_wasi_imports(&module());
 }

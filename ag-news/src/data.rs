@@ -1,15 +1,17 @@
 //! The AG News release files: where they come from, how they are parsed, which rows train
-//! and which evaluate, and how articles are batched.
+//! and which evaluate (the data plan), and how articles are batched.
 
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
-use common::download::{Checksum, RemoteFile};
-use common::split::stratified_split;
+use serde::{Deserialize, Serialize};
+use train_kit::download::{Checksum, RemoteFile, VerifiedFile};
+use train_kit::split::stratified_split;
 
-use crate::model::{CLASSES, TokenBatch, label_from_class_index, token_batch};
+use crate::config::AgNewsOptions;
+use crate::input::{CLASSES, TokenBatch, model_input};
 use crate::tokenizer::{Tokenizer, article_text};
 
 /// The release's training file. Its publishers pin only an MD5 (torchtext's).
@@ -28,9 +30,26 @@ pub const TEST_CSV: RemoteFile = RemoteFile {
 /// Share of each class held out for evaluation in single-file mode.
 pub const EVALUATION_FRACTION: f64 = 0.2;
 
+/// The release numbers classes 1 to 4; the model's outputs are 0 to 3.
+pub fn label_from_class_index(class_index: u32) -> Option<usize> {
+    (1..=CLASSES.len() as u32)
+        .contains(&class_index)
+        .then(|| class_index as usize - 1)
+}
+
+/// Which files trained and evaluated the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataPlan {
+    /// The release's split: train.csv to train, all of test.csv to evaluate.
+    OfficialSplit,
+    /// A seeded, stratified 80/20 split of one file.
+    SingleFileSplit { file: String },
+}
+
 /// One labelled article.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewsItem {
+pub struct AgNewsItem {
     /// Row number in its file (0-based), to name the evaluation rows.
     pub row: usize,
     pub title: String,
@@ -39,14 +58,14 @@ pub struct NewsItem {
     pub label: usize,
 }
 
-impl NewsItem {
+impl AgNewsItem {
     pub fn text(&self) -> String {
         article_text(&self.title, &self.description)
     }
 }
 
 /// Parses a release CSV: no header; class index 1-4, title, description.
-pub fn load_items(path: &Path) -> Result<Vec<NewsItem>> {
+pub fn load_items(path: &Path) -> Result<Vec<AgNewsItem>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_path(path)
@@ -76,7 +95,7 @@ pub fn load_items(path: &Path) -> Result<Vec<NewsItem>> {
                     CLASSES.len()
                 )
             })?;
-        items.push(NewsItem {
+        items.push(AgNewsItem {
             row,
             title: record[1].to_owned(),
             description: record[2].to_owned(),
@@ -90,7 +109,7 @@ pub fn load_items(path: &Path) -> Result<Vec<NewsItem>> {
 }
 
 /// The seeded, stratified 80/20 split of one file: (training, evaluation).
-pub fn single_file_split(items: Vec<NewsItem>, seed: u64) -> (Vec<NewsItem>, Vec<NewsItem>) {
+pub fn single_file_split(items: Vec<AgNewsItem>, seed: u64) -> (Vec<AgNewsItem>, Vec<AgNewsItem>) {
     let mut parts = stratified_split(
         items,
         |item| item.label,
@@ -104,6 +123,63 @@ pub fn single_file_split(items: Vec<NewsItem>, seed: u64) -> (Vec<NewsItem>, Vec
     )
 }
 
+/// The training and evaluation articles, and what they are.
+#[derive(Debug)]
+pub struct DataSplit {
+    pub plan: DataPlan,
+    pub train: Vec<AgNewsItem>,
+    pub evaluation: Vec<AgNewsItem>,
+    pub files: Vec<(&'static str, VerifiedFile)>,
+}
+
+/// Loads the data the options ask for. Without train.csv and without `--single-file-split`
+/// this fails (after trying the download): it never falls back silently.
+pub fn load_split(data_dir: &Path, options: &AgNewsOptions, seed: u64) -> Result<DataSplit> {
+    if let Some(file) = &options.single_file_split {
+        let remote = if file == "train.csv" {
+            TRAIN_CSV
+        } else {
+            TEST_CSV
+        };
+        let verified = remote.fetch(data_dir)?;
+        let (train, evaluation) = single_file_split(load_items(&verified.path)?, seed);
+        return Ok(DataSplit {
+            plan: DataPlan::SingleFileSplit { file: file.clone() },
+            train,
+            evaluation,
+            files: vec![(remote.relative_path, verified)],
+        });
+    }
+    let train_file = TRAIN_CSV.fetch(data_dir).context(
+        "without train.csv, pass --single-file-split test.csv to train and evaluate on a \
+         seeded 80/20 split of test.csv",
+    )?;
+    let test_file = TEST_CSV.fetch(data_dir)?;
+    Ok(DataSplit {
+        plan: DataPlan::OfficialSplit,
+        train: load_items(&train_file.path)?,
+        evaluation: load_items(&test_file.path)?,
+        files: vec![
+            (TRAIN_CSV.relative_path, train_file),
+            (TEST_CSV.relative_path, test_file),
+        ],
+    })
+}
+
+/// The plan in words, for the log.
+pub fn describe(plan: &DataPlan) -> String {
+    match plan {
+        DataPlan::OfficialSplit => {
+            "the official split: train.csv to train, test.csv to evaluate".into()
+        }
+        DataPlan::SingleFileSplit { file } => format!(
+            "SINGLE-FILE SPLIT (--single-file-split {file}): a seeded, stratified 80% of {file} \
+             to train and the other 20% to evaluate; figures are not comparable with the \
+             official test set"
+        ),
+    }
+}
+
 /// An article as token ids, ready to batch.
 #[derive(Debug, Clone)]
 pub struct EncodedItem {
@@ -111,7 +187,7 @@ pub struct EncodedItem {
     pub label: usize,
 }
 
-pub fn encode_items(items: &[NewsItem], tokenizer: &Tokenizer) -> Vec<EncodedItem> {
+pub fn encode_items(items: &[AgNewsItem], tokenizer: &Tokenizer) -> Vec<EncodedItem> {
     items
         .iter()
         .map(|item| EncodedItem {
@@ -122,22 +198,22 @@ pub fn encode_items(items: &[NewsItem], tokenizer: &Tokenizer) -> Vec<EncodedIte
 }
 
 #[derive(Debug, Clone)]
-pub struct NewsBatch {
-    pub tokens: TokenBatch,
+pub struct AgNewsBatch {
+    pub inputs: TokenBatch,
     pub targets: Tensor<1, Int>,
 }
 
 #[derive(Debug, Clone)]
-pub struct NewsBatcher {
+pub struct AgNewsBatcher {
     pub tokenizer: Tokenizer,
 }
 
-impl Batcher<EncodedItem, NewsBatch> for NewsBatcher {
-    fn batch(&self, items: Vec<EncodedItem>, device: &Device) -> NewsBatch {
+impl Batcher<EncodedItem, AgNewsBatch> for AgNewsBatcher {
+    fn batch(&self, items: Vec<EncodedItem>, device: &Device) -> AgNewsBatch {
         let token_lists: Vec<Vec<u32>> = items.iter().map(|item| item.tokens.clone()).collect();
         let labels: Vec<i64> = items.iter().map(|item| item.label as i64).collect();
-        NewsBatch {
-            tokens: token_batch(&token_lists, &self.tokenizer, device),
+        AgNewsBatch {
+            inputs: model_input(&token_lists, &self.tokenizer, device),
             targets: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
         }
     }
@@ -171,5 +247,14 @@ mod tests {
         std::fs::write(&path, "\"5\",\"t\",\"d\"\n").unwrap();
         let message = format!("{:#}", load_items(&path).unwrap_err());
         assert!(message.contains("class '5' is not 1 to 4"), "{message}");
+    }
+
+    #[test]
+    fn class_indices_one_to_four_map_to_labels_zero_to_three() {
+        assert_eq!(label_from_class_index(1), Some(0));
+        assert_eq!(CLASSES[label_from_class_index(3).unwrap()], "Business");
+        assert_eq!(CLASSES[label_from_class_index(4).unwrap()], "Sci/Tech");
+        assert_eq!(label_from_class_index(0), None);
+        assert_eq!(label_from_class_index(5), None);
     }
 }

@@ -4,23 +4,21 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 
-use ag_news::data::{TEST_CSV, load_items, single_file_split};
-use ag_news::inference::AgNewsEvaluation;
-use ag_news::model::{AgNewsArtifactConfig, DataPlan};
+use ag_news::config::AgNewsConfig;
+use ag_news::data::{DataPlan, TEST_CSV, load_items, single_file_split};
+use ag_news::evaluation::{AgNewsEvaluation, evaluate};
 use ag_news::tokenizer::Tokenizer;
-use ag_news::training::{DEFAULTS, evaluate};
-use common::digest::sha256_hex;
-use common::harness::{load_committed, read_report, train_ok};
-use common::paths::{resolve_data_dir, workspace_root};
-use common::report::TrainingReport;
+use ag_news::training::ALGORITHM;
+use runtime::digest::sha256_hex;
+use runtime::settings::TrainingReport;
+use test_kit::training::{
+    assert_complete_artifacts, assert_trained_with_defaults, committed_dir, load_committed,
+    read_report, train_ok, train_refused,
+};
+use train_kit::paths::resolve_data_dir;
 
 const CPU: &str = env!("CARGO_BIN_EXE_ag-news-ndarray");
-
-fn train(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
-    train_ok(binary, args, artifact_dir)
-}
 
 fn report(dir: &Path) -> TrainingReport<AgNewsEvaluation> {
     read_report(dir)
@@ -30,21 +28,12 @@ fn report(dir: &Path) -> TrainingReport<AgNewsEvaluation> {
 fn short_single_file_run_learns_and_says_what_it_trained_on() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("ag-news");
-    let output = train(
+    let output = train_ok(
         CPU,
         &["--single-file-split", "test.csv", "--epochs", "2"],
         &dir,
     );
-    for name in [
-        "model.bpk",
-        "config.json",
-        "vocab.json",
-        "metrics.json",
-        "training.png",
-        "evaluation_rows.json",
-    ] {
-        assert!(dir.join(name).is_file(), "{name} is written");
-    }
+    assert_complete_artifacts(&dir, &["vocab.json", "evaluation_rows.json"]);
     let report = report(&dir);
     assert_eq!(report.evaluation.examples, 1520, "20% of 7600");
     assert_eq!(
@@ -71,18 +60,11 @@ fn without_train_csv_it_fails_and_names_the_option_instead_of_falling_back() {
     fs::create_dir_all(data_dir.join("ag-news")).unwrap();
     // A corrupt train.csv stands in for a missing one without reaching for the network.
     fs::write(data_dir.join("ag-news/train.csv"), "\"1\",\"t\",\"d\"\n").unwrap();
-    let output = Command::new(CPU)
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .arg("--artifact-dir")
-        .arg(temp.path().join("out"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let data_dir = data_dir.to_str().unwrap();
+    let out = temp.path().join("out");
+    let stderr = train_refused(CPU, &["--data-dir", data_dir], &out, 1);
     assert!(stderr.contains("--single-file-split test.csv"), "{stderr}");
     assert!(stderr.contains("has md5"), "{stderr}");
-    assert!(!temp.path().join("out").exists());
 }
 
 #[test]
@@ -97,7 +79,7 @@ fn ndarray_backend_trains_too() {
         "--backend",
         "ndarray",
     ];
-    train(CPU, &args, &dir);
+    train_ok(CPU, &args, &dir);
     assert_eq!(report(&dir).backend, "ndarray");
 }
 
@@ -114,7 +96,7 @@ fn wgpu_trains_on_a_software_adapter() {
         "--epochs",
         "1",
     ];
-    train(env!("CARGO_BIN_EXE_ag-news-wgpu"), &args, &dir);
+    train_ok(env!("CARGO_BIN_EXE_ag-news-wgpu"), &args, &dir);
     let report = report(&dir);
     assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
     assert!(
@@ -128,29 +110,20 @@ fn wgpu_trains_on_a_software_adapter() {
 /// regression baseline (`bench/ag_news_baseline.py`) trained on the same split.
 #[test]
 fn committed_model_matches_its_report_and_beats_the_baseline() {
-    let dir = workspace_root().join("artifacts/ag-news");
-    let (committed, report) =
-        load_committed::<_, AgNewsArtifactConfig, AgNewsEvaluation>("ag-news", |config, device| {
-            config.model.init(device)
-        });
+    let dir = committed_dir("ag-news");
+    let (committed, report) = load_committed::<AgNewsConfig, AgNewsEvaluation>("ag-news");
     let config = &committed.config;
     let tokenizer: Tokenizer =
         serde_json::from_slice(&fs::read(dir.join("vocab.json")).unwrap()).unwrap();
+    assert_trained_with_defaults(&config.training, &ALGORITHM);
+    let plan = DataPlan::SingleFileSplit {
+        file: "test.csv".into(),
+    };
     assert_eq!(
-        (
-            config.training.epochs,
-            config.training.batch_size,
-            config.training.learning_rate
-        ),
-        (DEFAULTS.epochs, DEFAULTS.batch_size, DEFAULTS.learning_rate),
-        "trained with the committed defaults"
+        config.training.options.single_file_split.as_deref(),
+        Some("test.csv")
     );
-    assert_eq!(
-        config.data,
-        DataPlan::SingleFileSplit {
-            file: "test.csv".into()
-        }
-    );
+    assert_eq!(report.evaluation.data, plan);
 
     let (model, device) = (&committed.model, &committed.device);
     let test = load_items(&TEST_CSV.fetch(&resolve_data_dir(None).path).unwrap().path).unwrap();
@@ -164,14 +137,7 @@ fn committed_model_matches_its_report_and_beats_the_baseline() {
             .map(|item| item.row)
             .collect::<Vec<_>>()
     );
-    let evaluation = evaluate(
-        model,
-        &tokenizer,
-        &evaluation_items,
-        config.data.clone(),
-        device,
-    )
-    .unwrap();
+    let evaluation = evaluate(model, &tokenizer, &evaluation_items, plan, device).unwrap();
     assert_eq!(evaluation.confusion, report.evaluation.confusion);
     assert_eq!(evaluation.accuracy, report.evaluation.accuracy);
 

@@ -1,51 +1,43 @@
-//! The module's contract, under the wasmtime CLI and natively: answers, formats, bad input,
-//! agreement between wasm and native on the whole dataset, and the module's imports.
+//! The module's contract, under the wasmtime CLI and natively: the shared contract check, then
+//! what is Iris' own: the probabilities, bad measurements, and agreement between wasm and
+//! native on the whole dataset.
 
-use std::path::PathBuf;
-
-use common::harness::{
-    assert_only_wasi_imports, expect_bad_input, expect_success, run_both, run_native, run_wasm,
-    wasm_module,
-};
-use common::paths::resolve_data_dir;
 use iris::data::{IRIS_DATA, load_items};
-use iris::model::{CLASSES, FEATURES};
+use iris::inference::IrisPredictor;
+use iris::input::{CLASSES, FEATURES, IrisInput};
+use runtime::cli::InferenceModel;
+use test_kit::contract::{ModuleUnderTest, check_contract};
+use test_kit::process::expect_success;
+use train_kit::paths::resolve_data_dir;
 
-const SAMPLE: &str =
-    r#"{"sepal_length": 7.0, "sepal_width": 3.2, "petal_length": 4.7, "petal_width": 1.4}"#;
-const NATIVE: &str = env!("CARGO_BIN_EXE_iris-inference");
+const EXAMPLE: &str = IrisPredictor::EXAMPLE;
 
-fn module() -> PathBuf {
-    wasm_module("iris-inference")
-}
-
-fn both(args: &[&str], stdin: &str) -> std::process::Output {
-    run_both(&module(), NATIVE, args, stdin)
+fn module() -> ModuleUnderTest {
+    ModuleUnderTest::of::<IrisPredictor>(
+        "iris",
+        env!("CARGO_BIN_EXE_iris-inference"),
+        "Iris-versicolor",
+    )
 }
 
 #[test]
-fn the_readme_sample_is_versicolor() {
-    assert_eq!(expect_success(&both(&[SAMPLE], "")), "Iris-versicolor\n");
+fn the_module_keeps_the_cli_contract() {
+    check_contract(&module());
 }
 
 #[test]
-fn a_batch_gives_one_line_per_flower_and_stdin_works() {
-    let batch = format!(
-        r#"[{SAMPLE}, {{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}}]"#
-    );
-    assert_eq!(
-        expect_success(&both(&[&batch], "")),
-        "Iris-versicolor\nIris-setosa\n"
-    );
-    assert_eq!(
-        expect_success(&both(&["-"], &batch)),
-        "Iris-versicolor\nIris-setosa\n"
-    );
+fn a_batch_gives_one_line_per_flower() {
+    let setosa =
+        r#"{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}"#;
+    let batch = format!("[{EXAMPLE}, {setosa}]");
+    let expected = "Iris-versicolor\nIris-setosa\n";
+    assert_eq!(expect_success(&module().both(&[&batch], "")), expected);
+    assert_eq!(expect_success(&module().both(&["-"], &batch)), expected);
 }
 
 #[test]
 fn json_output_has_the_class_and_every_probability() {
-    let line = expect_success(&both(&["--json", SAMPLE], ""));
+    let line = expect_success(&module().both(&["--json", EXAMPLE], ""));
     let answer: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(answer["class"], "Iris-versicolor");
     let probabilities = answer["probabilities"].as_object().unwrap();
@@ -63,91 +55,47 @@ fn json_output_has_the_class_and_every_probability() {
 }
 
 #[test]
-fn info_shows_the_model_hash_metrics_and_schema() {
+fn info_shows_the_metrics_and_every_feature() {
     let info: serde_json::Value =
-        serde_json::from_str(&expect_success(&both(&["--info"], ""))).unwrap();
-    let committed = std::fs::read(common::paths::workspace_root().join("artifacts/iris/model.bpk"));
-    assert_eq!(
-        info["model_sha256"],
-        common::digest::sha256_hex(&committed.unwrap()),
-        "the hash of the embedded model"
-    );
-    assert!(
-        info["training"]["evaluation"]["validation_accuracy"]
-            .as_f64()
-            .unwrap()
-            >= 0.967
-    );
+        serde_json::from_str(&expect_success(&module().both(&["--info"], ""))).unwrap();
+    assert!(info["training"]["evaluation"]["accuracy"].as_f64().unwrap() >= 0.967);
     for feature in FEATURES {
-        assert_eq!(info["input_schema"][feature]["type"], "number");
+        assert_eq!(info["input_schema"][feature.key]["type"], "number");
+        assert_eq!(info["input_schema"][feature.key]["unit"], "cm");
     }
 }
 
-#[test]
-fn help_explains_usage() {
-    let help = expect_success(&both(&["--help"], ""));
-    assert!(
-        help.contains("Usage: iris-inference") && help.contains("--json"),
-        "{help}"
-    );
+/// The example with one field replaced by `value` (raw JSON).
+fn example_with(field: &str, value: &str) -> String {
+    let mut example: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(EXAMPLE).unwrap();
+    example.insert(field.into(), serde_json::from_str(value).unwrap());
+    serde_json::to_string(&example).unwrap()
 }
 
 #[test]
-fn bad_input_is_one_line_with_exit_code_2_and_never_a_trap() {
-    let cases: &[(&[&str], &str, &str)] = &[
-        (&[], "", "no input given"),
-        (&["{"], "", "malformed JSON"),
+fn bad_measurements_are_one_line_with_exit_code_2_and_never_a_trap() {
+    let cases = [
         (
-            &[r#"{"sepal_length": 7.0}"#],
-            "",
+            r#"{"sepal_length": 7.0}"#.to_owned(),
             "missing field `sepal_width`",
         ),
+        (example_with("colour", "1"), "unknown field `colour`"),
         (
-            &[
-                r#"{"sepal_length": 7.0, "sepal_width": 3.2, "petal_length": 4.7, "petal_width": 1.4, "colour": 1}"#,
-            ],
-            "",
-            "unknown field `colour`",
-        ),
-        (
-            &[
-                r#"{"sepal_length": "7", "sepal_width": 3.2, "petal_length": 4.7, "petal_width": 1.4}"#,
-            ],
-            "",
+            example_with("sepal_length", r#""7""#),
             "invalid type: string",
         ),
         (
-            &[
-                r#"{"sepal_length": NaN, "sepal_width": 3.2, "petal_length": 4.7, "petal_width": 1.4}"#,
-            ],
-            "",
-            "no NaN or Infinity",
-        ),
-        (
-            &[
-                r#"{"sepal_length": 1e39, "sepal_width": 3.2, "petal_length": 4.7, "petal_width": 1.4}"#,
-            ],
-            "",
+            example_with("sepal_length", "1e39"),
             "'sepal_length' must be a finite number",
         ),
         (
-            &[
-                r#"{"sepal_length": -1, "sepal_width": 3.2, "petal_length": 4.7, "petal_width": 1.4}"#,
-            ],
-            "",
+            example_with("sepal_length", "-1"),
             "outside the possible range",
         ),
-        (&["[]"], "", "empty array"),
-        (&["-"], "", "the input is empty"),
-        (&["--verbose", SAMPLE], "", "unknown option '--verbose'"),
     ];
-    for (args, stdin, expected) in cases {
-        for output in [
-            run_wasm(&module(), args, stdin),
-            run_native(NATIVE, args, stdin),
-        ] {
-            expect_bad_input(&output, expected, SAMPLE);
-        }
+    for (input, expected) in &cases {
+        module().refuses(&[input], "", expected);
     }
 }
 
@@ -157,20 +105,10 @@ fn bad_input_is_one_line_with_exit_code_2_and_never_a_trap() {
 fn wasm_and_native_agree_on_the_whole_dataset() {
     let data = IRIS_DATA.fetch(&resolve_data_dir(None).path).unwrap();
     let items = load_items(&data.path).unwrap();
-    let batch: Vec<serde_json::Value> = items
-        .iter()
-        .map(|item| {
-            FEATURES
-                .iter()
-                .zip(item.features)
-                .map(|(name, value)| ((*name).to_owned(), serde_json::json!(value)))
-                .collect::<serde_json::Map<_, _>>()
-                .into()
-        })
-        .collect();
-    let batch = serde_json::to_string(&batch).unwrap();
-    let plain = expect_success(&both(&["-"], &batch));
-    expect_success(&both(&["--json", "-"], &batch));
+    let inputs: Vec<IrisInput> = items.iter().map(|item| item.input).collect();
+    let batch = serde_json::to_string(&inputs).unwrap();
+    let plain = expect_success(&module().both(&["-"], &batch));
+    expect_success(&module().both(&["--json", "-"], &batch));
     let answers: Vec<&str> = plain.lines().collect();
     assert_eq!(answers.len(), items.len());
     let correct = answers
@@ -179,9 +117,4 @@ fn wasm_and_native_agree_on_the_whole_dataset() {
         .filter(|(answer, item)| **answer == CLASSES[item.label])
         .count();
     assert!(correct >= 144, "at least 96% of all 150 flowers: {correct}");
-}
-
-#[test]
-fn the_module_imports_only_wasi_preview1() {
-    assert_only_wasi_imports(&module());
 }

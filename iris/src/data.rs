@@ -1,15 +1,17 @@
-//! The UCI Iris file: where it comes from, how it is parsed, split and batched.
+//! The UCI Iris file: where it comes from, how it is parsed, which flowers train and which
+//! evaluate (the data plan), and how they are batched.
 
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
-use common::download::{Checksum, RemoteFile};
-use common::split::stratified_split;
-use common::standardize::Standardizer;
+use runtime::standardize::Standardizer;
+use serde::{Deserialize, Serialize};
+use train_kit::download::{Checksum, RemoteFile};
+use train_kit::split::stratified_split;
 
-use crate::model::{CLASSES, features_tensor};
+use crate::input::{CLASSES, IrisInput, model_input};
 
 /// UCI's `iris.data`, stored as `iris/iris.csv` under the data directory.
 pub const IRIS_DATA: RemoteFile = RemoteFile {
@@ -21,10 +23,23 @@ pub const IRIS_DATA: RemoteFile = RemoteFile {
 /// Share of each class held out for validation.
 pub const VALIDATION_FRACTION: f64 = 0.2;
 
+/// Which flowers evaluate the model, as `metrics.json` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataPlan {
+    /// A seeded share of each class, held out from training.
+    ValidationSplit { fraction: f64 },
+}
+
+/// The plan every run follows.
+pub const DATA_PLAN: DataPlan = DataPlan::ValidationSplit {
+    fraction: VALIDATION_FRACTION,
+};
+
 /// One labelled flower, measurements as in the file (not standardised).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IrisItem {
-    pub features: [f32; 4],
+    pub input: IrisInput,
     pub label: usize,
 }
 
@@ -60,8 +75,8 @@ fn parse_record(record: &csv::StringRecord) -> Result<IrisItem> {
             record.len()
         );
     }
-    let mut features = [0f32; 4];
-    for (slot, field) in features.iter_mut().zip(record.iter()) {
+    let mut measurements = [0f32; 4];
+    for (slot, field) in measurements.iter_mut().zip(record.iter()) {
         *slot = field
             .trim()
             .parse()
@@ -74,7 +89,10 @@ fn parse_record(record: &csv::StringRecord) -> Result<IrisItem> {
             CLASSES.join(", ")
         );
     };
-    Ok(IrisItem { features, label })
+    Ok(IrisItem {
+        input: IrisInput { measurements },
+        label,
+    })
 }
 
 /// The seeded, stratified 80/20 train/validation split.
@@ -92,14 +110,14 @@ pub fn split(items: Vec<IrisItem>, seed: u64) -> (Vec<IrisItem>, Vec<IrisItem>) 
 
 /// Standardisation statistics of a (training) split.
 pub fn fit_preprocessing(items: &[IrisItem]) -> Standardizer {
-    let rows: Vec<[f32; 4]> = items.iter().map(|item| item.features).collect();
+    let rows: Vec<[f32; 4]> = items.iter().map(|item| item.input.measurements).collect();
     Standardizer::fit(&rows)
 }
 
 /// A batch ready for the model: standardised features and class indices.
 #[derive(Debug, Clone)]
 pub struct IrisBatch {
-    pub features: Tensor<2>,
+    pub inputs: Tensor<2>,
     pub targets: Tensor<1, Int>,
 }
 
@@ -111,10 +129,10 @@ pub struct IrisBatcher {
 
 impl Batcher<IrisItem, IrisBatch> for IrisBatcher {
     fn batch(&self, items: Vec<IrisItem>, device: &Device) -> IrisBatch {
-        let rows: Vec<[f32; 4]> = items.iter().map(|item| item.features).collect();
+        let inputs: Vec<IrisInput> = items.iter().map(|item| item.input).collect();
         let labels: Vec<i64> = items.iter().map(|item| item.label as i64).collect();
         IrisBatch {
-            features: features_tensor(&rows, &self.preprocessing, device),
+            inputs: model_input(&inputs, &self.preprocessing, device),
             targets: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
         }
     }
@@ -138,11 +156,15 @@ mod tests {
             items,
             vec![
                 IrisItem {
-                    features: [5.1, 3.5, 1.4, 0.2],
+                    input: IrisInput {
+                        measurements: [5.1, 3.5, 1.4, 0.2]
+                    },
                     label: 0
                 },
                 IrisItem {
-                    features: [6.3, 3.3, 6.0, 2.5],
+                    input: IrisInput {
+                        measurements: [6.3, 3.3, 6.0, 2.5]
+                    },
                     label: 2
                 },
             ]

@@ -1,17 +1,7 @@
-//! The Iris classifier and everything that turns a flower into its input: feature order,
-//! class labels and the saved configuration. Training and inference both use this file.
+//! The network: a two-hidden-layer perceptron over standardised measurements.
 
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
-use common::report::TrainingSettings;
-use common::standardize::Standardizer;
-use serde::{Deserialize, Serialize};
-
-/// Class labels in the order of the model's outputs (the UCI file's names).
-pub const CLASSES: [&str; 3] = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"];
-
-/// Input features in the order the model reads them (centimetres).
-pub const FEATURES: [&str; 4] = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
 
 /// The network's shape.
 #[derive(Config, Debug)]
@@ -24,7 +14,7 @@ pub struct IrisModelConfig {
     pub num_classes: usize,
 }
 
-/// A two-hidden-layer perceptron over standardised measurements; outputs class logits.
+/// Outputs class logits.
 #[derive(Module, Debug)]
 pub struct IrisModel {
     input: Linear,
@@ -51,52 +41,4 @@ impl IrisModel {
         let x = self.activation.forward(self.hidden.forward(x));
         self.output.forward(x)
     }
-}
-
-/// `config.json`: the network's shape, the preprocessing fitted on the training split, and
-/// the settings that trained it. Embedded by the inference module next to `model.bpk`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IrisArtifactConfig {
-    pub model: IrisModelConfig,
-    pub preprocessing: Standardizer,
-    pub training: TrainingSettings,
-}
-
-/// One flower's measurements, in centimetres; the JSON input of the inference module.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IrisFeatures {
-    pub sepal_length: f32,
-    pub sepal_width: f32,
-    pub petal_length: f32,
-    pub petal_width: f32,
-}
-
-impl IrisFeatures {
-    /// The measurements in [`FEATURES`] order.
-    pub fn to_array(&self) -> [f32; 4] {
-        [
-            self.sepal_length,
-            self.sepal_width,
-            self.petal_length,
-            self.petal_width,
-        ]
-    }
-}
-
-/// Model input for a batch of raw measurements: standardised with the training statistics,
-/// the one preprocessing path for training, evaluation and inference.
-pub fn features_tensor(
-    rows: &[[f32; 4]],
-    preprocessing: &Standardizer,
-    device: &Device,
-) -> Tensor<2> {
-    let values: Vec<f32> = rows
-        .iter()
-        .flat_map(|row| preprocessing.apply(row))
-        .collect();
-    Tensor::from_data(
-        TensorData::new(values, [rows.len(), FEATURES.len()]),
-        device,
-    )
 }

@@ -2,60 +2,39 @@
 //! Data comes from `$DATASETS_DIR` (CI: the verified copies) or is downloaded and verified.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-use common::digest::sha256_hex;
-use common::harness::{load_committed, read_report, train_ok};
-use common::paths::resolve_data_dir;
-use common::report::TrainingReport;
+use iris::config::IrisConfig;
 use iris::data::{IRIS_DATA, load_items, split};
-use iris::inference::IrisEvaluation;
-use iris::model::IrisArtifactConfig;
-use iris::training::{DEFAULTS, evaluate};
+use iris::evaluation::{IrisEvaluation, evaluate};
+use iris::training::ALGORITHM;
+use runtime::digest::sha256_hex;
+use runtime::settings::TrainingReport;
+use test_kit::training::{
+    assert_complete_artifacts, assert_reproducible_from_config, assert_same_seed_same_bytes,
+    assert_trained_with_defaults, load_committed, read_report, train_ok, train_refused,
+};
+use train_kit::paths::resolve_data_dir;
 
 /// Accuracy the committed model must reach on its validation split (29 of 30 flowers).
 const COMMITTED_BAR: f64 = 0.967;
 /// Accuracy a short CI run (20 epochs) must reach.
 const SHORT_RUN_BAR: f64 = 0.9;
 
-fn train(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
-    train_ok(binary, args, artifact_dir)
-}
+const CPU: &str = env!("CARGO_BIN_EXE_iris-ndarray");
 
 fn report(dir: &Path) -> TrainingReport<IrisEvaluation> {
     read_report(dir)
-}
-
-fn cpu_binary() -> &'static str {
-    env!("CARGO_BIN_EXE_iris-ndarray")
-}
-
-fn assert_complete_artifacts(dir: &Path) {
-    for name in ["model.bpk", "config.json", "metrics.json", "training.png"] {
-        assert!(dir.join(name).is_file(), "{name} is written");
-    }
-    assert!(
-        dir.join("train/epoch-1/Loss.log").is_file(),
-        "burn's metric logs are kept"
-    );
-    assert!(dir.join("valid/epoch-1/Accuracy.log").is_file());
-    let parent = dir.parent().unwrap();
-    let leftovers: Vec<PathBuf> = fs::read_dir(parent)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    assert!(leftovers.is_empty(), "no staging leftovers: {leftovers:?}");
 }
 
 #[test]
 fn short_flex_run_learns_and_writes_every_artifact() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("iris");
-    let output = train(cpu_binary(), &["--epochs", "20", "--backend", "flex"], &dir);
-    assert_complete_artifacts(&dir);
+    let output = train_ok(CPU, &["--epochs", "20", "--backend", "flex"], &dir);
+    assert_complete_artifacts(&dir, &[]);
+    assert!(dir.join("valid/epoch-1/Accuracy.log").is_file());
     let report = report(&dir);
     assert_eq!(report.backend, "flex");
     assert_eq!(report.epochs_run, 20);
@@ -68,7 +47,7 @@ fn short_flex_run_learns_and_writes_every_artifact() {
         sha256_hex(&fs::read(dir.join("model.bpk")).unwrap())
     );
     assert!(
-        report.evaluation.validation_accuracy >= SHORT_RUN_BAR,
+        report.evaluation.accuracy >= SHORT_RUN_BAR,
         "20 epochs reach {SHORT_RUN_BAR}: {:?}",
         report.evaluation
     );
@@ -92,15 +71,11 @@ fn short_flex_run_learns_and_writes_every_artifact() {
 fn ndarray_backend_trains_too() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("iris");
-    train(
-        cpu_binary(),
-        &["--epochs", "20", "--backend", "ndarray"],
-        &dir,
-    );
+    train_ok(CPU, &["--epochs", "20", "--backend", "ndarray"], &dir);
     let report = report(&dir);
     assert_eq!(report.backend, "ndarray");
     assert!(
-        report.evaluation.validation_accuracy >= SHORT_RUN_BAR,
+        report.evaluation.accuracy >= SHORT_RUN_BAR,
         "{:?}",
         report.evaluation
     );
@@ -108,25 +83,7 @@ fn ndarray_backend_trains_too() {
 
 #[test]
 fn same_seed_gives_the_same_model_bytes_on_each_cpu_backend() {
-    let temp = tempfile::tempdir().unwrap();
-    for backend in ["flex", "ndarray"] {
-        let model = |name: &str, seed: &str| {
-            let dir = temp.path().join(format!("{backend}-{name}"));
-            train(
-                cpu_binary(),
-                &["--epochs", "5", "--backend", backend, "--seed", seed],
-                &dir,
-            );
-            fs::read(dir.join("model.bpk")).unwrap()
-        };
-        let first = model("a", "7");
-        assert_eq!(first, model("b", "7"), "{backend}: same seed, same bytes");
-        assert_ne!(
-            first,
-            model("c", "8"),
-            "{backend}: another seed, another model"
-        );
-    }
+    assert_same_seed_same_bytes(CPU, &["--epochs", "5"]);
 }
 
 #[test]
@@ -139,27 +96,17 @@ fn a_dataset_with_the_wrong_checksum_is_refused_and_nothing_is_written() {
         "5.1,3.5,1.4,0.2,Iris-setosa\n",
     )
     .unwrap();
-    let artifacts = temp.path().join("out");
-    let output = Command::new(cpu_binary())
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .arg("--artifact-dir")
-        .arg(&artifacts)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let data_dir = data_dir.to_str().unwrap();
+    let stderr = train_refused(CPU, &["--data-dir", data_dir], &temp.path().join("out"), 1);
     assert!(
         stderr.contains("not the expected") && stderr.contains(IRIS_DATA.url),
         "{stderr}"
     );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!artifacts.exists());
 }
 
 #[test]
 fn bad_options_are_refused_by_the_command_line() {
-    let output = Command::new(cpu_binary())
+    let output = Command::new(CPU)
         .args(["--backend", "tpu"])
         .output()
         .unwrap();
@@ -167,39 +114,59 @@ fn bad_options_are_refused_by_the_command_line() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid value 'tpu'"));
 }
 
+/// `--config` takes every setting from a config.json, so no training option may be given
+/// beside it; `--weight-decay` applies to AdamW only, and Iris trains with Adam.
+#[test]
+fn settings_that_cannot_be_used_are_refused_before_training() {
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("out");
+    let config = test_kit::training::committed_dir("iris").join("config.json");
+    let config = config.to_str().unwrap();
+    let message = train_refused(CPU, &["--config", config, "--epochs", "3"], &out, 2);
+    assert!(
+        message.contains("--epochs cannot be combined with --config"),
+        "{message}"
+    );
+    let message = train_refused(CPU, &["--weight-decay", "0.1"], &out, 2);
+    assert!(
+        message.contains("--weight-decay applies to AdamW"),
+        "{message}"
+    );
+    let message = train_refused(CPU, &["--config", "/nonexistent/config.json"], &out, 2);
+    assert!(
+        message.contains("cannot read /nonexistent/config.json"),
+        "{message}"
+    );
+}
+
 /// The committed `artifacts/iris` is what the committed defaults produce, its report tells
 /// the truth about the committed model, and that model clears the bar.
 #[test]
 fn committed_model_matches_its_report_and_clears_the_bar() {
-    let (committed, report) =
-        load_committed::<_, IrisArtifactConfig, IrisEvaluation>("iris", |config, device| {
-            config.model.init(device)
-        });
+    let (committed, report) = load_committed::<IrisConfig, IrisEvaluation>("iris");
     let config = &committed.config;
-    assert_eq!(report.settings, config.training);
-    assert_eq!(
-        (
-            config.training.epochs,
-            config.training.batch_size,
-            config.training.learning_rate
-        ),
-        (DEFAULTS.epochs, DEFAULTS.batch_size, DEFAULTS.learning_rate),
-        "trained with the committed defaults"
-    );
+    assert_trained_with_defaults(&config.training, &ALGORITHM);
 
     let (model, device) = (&committed.model, &committed.device);
     let data = IRIS_DATA.fetch(&resolve_data_dir(None).path).unwrap();
     let (_, valid) = split(load_items(&data.path).unwrap(), config.training.seed);
     let evaluation = evaluate(model, &config.preprocessing, &valid, device).unwrap();
     assert_eq!(
-        evaluation.validation_accuracy, report.evaluation.validation_accuracy,
+        evaluation.accuracy, report.evaluation.accuracy,
         "metrics.json reports the committed model's accuracy"
     );
-    assert!((evaluation.validation_loss - report.evaluation.validation_loss).abs() < 1e-5);
+    assert_eq!(evaluation.confusion, report.evaluation.confusion);
+    assert!((evaluation.loss - report.evaluation.loss).abs() < 1e-5);
     assert!(
-        evaluation.validation_accuracy >= COMMITTED_BAR,
+        evaluation.accuracy >= COMMITTED_BAR,
         "committed model: {evaluation:?}"
     );
+}
+
+/// Every setting that shaped the committed model is in its config.json.
+#[test]
+fn the_committed_model_is_reproduced_from_its_config_alone() {
+    assert_reproducible_from_config(CPU, "iris");
 }
 
 #[cfg(feature = "wgpu")]
@@ -215,11 +182,11 @@ mod wgpu {
     fn trains_on_a_software_adapter() {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().join("iris");
-        let output = train(wgpu_binary(), &["--adapter", "cpu", "--epochs", "20"], &dir);
+        let output = train_ok(wgpu_binary(), &["--adapter", "cpu", "--epochs", "20"], &dir);
         let report = report(&dir);
         assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
         assert!(
-            report.evaluation.validation_accuracy >= SHORT_RUN_BAR,
+            report.evaluation.accuracy >= SHORT_RUN_BAR,
             "{:?}",
             report.evaluation
         );

@@ -3,14 +3,6 @@
 //! background) prints the digit. The trained model is embedded at compile time, and the pixel
 //! normalisation it was trained with is applied inside, by the same code as in training.
 
-use mnist::inference::MnistPredictor;
-
-static MODEL_BPK: &[u8] = include_bytes!("../../artifacts/mnist/model.bpk");
-static CONFIG_JSON: &[u8] = include_bytes!("../../artifacts/mnist/config.json");
-static METRICS_JSON: &[u8] = include_bytes!("../../artifacts/mnist/metrics.json");
-
 fn main() -> std::process::ExitCode {
-    common::inference_cli::main(|| {
-        MnistPredictor::from_bytes(MODEL_BPK, CONFIG_JSON, Some(METRICS_JSON))
-    })
+    runtime::cli::main::<mnist::inference::MnistPredictor>(&runtime::embedded_artifacts!("mnist"))
 }

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::harness::{expect_success, run_native, run_wasm, wasm_module};
-use common::paths::resolve_data_dir;
 use mnist::data::{MnistItem, load_test_set};
-use mnist::model::SIDE;
+use mnist::input::SIDE;
+use test_kit::process::{expect_success, run_native, run_wasm, wasm_module};
+use train_kit::paths::resolve_data_dir;
 
 const NATIVE: &str = env!("CARGO_BIN_EXE_mnist-inference");
 /// Official test images taken through the whole path.

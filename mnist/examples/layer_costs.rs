@@ -195,7 +195,7 @@ fn layer_costs(device: &Device) {
         .init(&autodiff);
     let norm = BatchNormConfig::new(32).init(&autodiff);
     let pool = MaxPool2dConfig::new([2, 2]).init();
-    let layers: Vec<(&str, Layer)> = vec![
+    let layers: Vec<(&str, Layer<'_>)> = vec![
         (
             "identity (the sum and backward around every layer)",
             Box::new(|x| x),

@@ -15,11 +15,12 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use common::paths::resolve_data_dir;
 use mnist::data::{MnistBatcher, MnistItem, RandomShift, load};
-use mnist::model::{MnistModelConfig, PixelNormalization};
-use mnist::training::DEFAULTS;
+use mnist::input::PixelNormalization;
+use mnist::model::{MnistModel, MnistModelConfig};
+use mnist::training::ALGORITHM;
 use serde_json::json;
+use train_kit::paths::resolve_data_dir;
 
 struct Options {
     backend: String,
@@ -31,7 +32,7 @@ struct Options {
 fn options() -> Result<Options> {
     let mut options = Options {
         backend: "flex".into(),
-        batch_size: DEFAULTS.batch_size,
+        batch_size: ALGORITHM.defaults.batch_size,
         steps: 100,
         warmup: 5,
     };
@@ -79,7 +80,7 @@ fn main() -> Result<()> {
     for (step, chunk) in batches.take(options.warmup + options.steps).enumerate() {
         let batch = batcher.batch(chunk.to_vec(), &autodiff);
         let started = Instant::now();
-        let value = loss.forward(model.forward(batch.images), batch.targets);
+        let value = loss.forward(model.forward(batch.inputs), batch.targets);
         // Reading the loss waits for the forward pass on backends that queue work.
         let _ = value.clone().into_scalar::<f32>();
         let forward_done = Instant::now();
@@ -117,7 +118,7 @@ fn main() -> Result<()> {
 
 /// Inference-mode forward passes over (at most 5,000 of) the test images, in batches of 500.
 fn evaluation_rate(
-    model: &mnist::model::MnistModel,
+    model: &MnistModel,
     normalization: &PixelNormalization,
     test: &[MnistItem],
     device: &Device,
@@ -130,7 +131,7 @@ fn evaluation_rate(
     let started = Instant::now();
     for chunk in items.chunks(500) {
         let batch = batcher.batch(chunk.to_vec(), device);
-        let _ = model.forward(batch.images).into_data();
+        let _ = model.forward(batch.inputs).into_data();
     }
     Ok(items.len() as f64 / started.elapsed().as_secs_f64())
 }

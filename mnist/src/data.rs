@@ -1,6 +1,7 @@
 //! The MNIST data: the four official IDX files (downloaded from a public mirror and verified
-//! when missing), or a folder of PNG files per split and digit; and how images are batched,
-//! with optional seeded random shifts for training.
+//! when missing), or a folder of PNG files per split and digit; which images train and which
+//! evaluate (the data plan); and how images are batched, with optional seeded random shifts
+//! for training.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,13 +10,14 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
-use common::digest::sha256_hex;
-use common::download::{Checksum, RemoteFile};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use runtime::digest::sha256_hex;
+use serde::{Deserialize, Serialize};
+use train_kit::download::{Checksum, RemoteFile};
 
 use crate::idx::{parse_images, parse_labels, read_gzip};
-use crate::model::{CLASSES, DataSource, PIXELS, PixelNormalization, SIDE, images_tensor};
+use crate::input::{CLASSES, PIXELS, PixelNormalization, SIDE, model_input};
 
 /// The mirror torchvision uses; the original host is often unreachable.
 pub const MIRROR: &str = "https://ossci-datasets.s3.amazonaws.com/mnist/";
@@ -52,6 +54,25 @@ pub const IDX_FILES: [RemoteFile; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES,
 pub const PNG_ROOT: &str = "mnist_png";
 const PNG_SPLITS: [&str; 2] = ["train", "valid"];
 
+/// Which images train and which evaluate, as `metrics.json` records it: where they came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataPlan {
+    /// The four official IDX files: 60,000 training and 10,000 test images.
+    OfficialIdx,
+    /// `mnist_png/train` to train, `mnist_png/valid` to evaluate.
+    PngFolders,
+}
+
+impl std::fmt::Display for DataPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DataPlan::OfficialIdx => "the official IDX files",
+            DataPlan::PngFolders => "the PNG folders mnist_png/{train,valid}",
+        })
+    }
+}
+
 /// One labelled image: grey levels, row-major, 0 background to 255 ink.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MnistItem {
@@ -71,7 +92,8 @@ impl std::fmt::Debug for MnistItem {
 pub struct MnistData {
     pub train: Vec<MnistItem>,
     pub test: Vec<MnistItem>,
-    pub source: DataSource,
+    /// Which files they were read from.
+    pub plan: DataPlan,
     /// SHA-256 of each file (IDX), or of each split's file listing and contents (PNG), by
     /// path under the data directory.
     pub sha256: BTreeMap<String, String>,
@@ -112,7 +134,7 @@ pub fn load_idx(data_dir: &Path) -> Result<MnistData> {
     Ok(MnistData {
         train,
         test,
-        source: DataSource::OfficialIdx,
+        plan: DataPlan::OfficialIdx,
         sha256,
     })
 }
@@ -169,7 +191,7 @@ pub fn load_png_folders(root: &Path) -> Result<MnistData> {
     Ok(MnistData {
         train,
         test,
-        source: DataSource::PngFolders,
+        plan: DataPlan::PngFolders,
         sha256,
     })
 }
@@ -254,7 +276,7 @@ fn decode_png(bytes: &[u8]) -> Result<[u8; PIXELS]> {
 /// A batch ready for the model: normalised images and class indices.
 #[derive(Debug, Clone)]
 pub struct MnistBatch {
-    pub images: Tensor<4>,
+    pub inputs: Tensor<4>,
     pub targets: Tensor<1, Int>,
 }
 
@@ -328,7 +350,7 @@ impl Batcher<MnistItem, MnistBatch> for MnistBatcher {
         }
         let labels: Vec<i64> = items.iter().map(|item| i64::from(item.label)).collect();
         MnistBatch {
-            images: images_tensor(&pixels, &self.normalization, device),
+            inputs: model_input(&pixels, &self.normalization, device),
             targets: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
         }
     }
@@ -397,7 +419,7 @@ mod tests {
         write_png(&root.join("valid/4/5.png"), &digit_image(40));
         std::fs::write(root.join("train/1/notes.txt"), "ignored").unwrap();
         let data = load(dir.path()).unwrap();
-        assert_eq!(data.source, DataSource::PngFolders);
+        assert_eq!(data.plan, DataPlan::PngFolders);
         let labels: Vec<u8> = data.train.iter().map(|item| item.label).collect();
         assert_eq!(labels, vec![1, 7, 3]);
         assert_eq!(data.train[1].pixels, digit_image(70));
@@ -456,7 +478,7 @@ mod tests {
         let data = MnistData {
             train: (0..10).map(item).collect(),
             test: (0..5).map(item).collect(),
-            source: DataSource::OfficialIdx,
+            plan: DataPlan::OfficialIdx,
             sha256: BTreeMap::new(),
         }
         .limit(Some(3));

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use flate2::read::GzDecoder;
 
-use crate::model::{CLASSES, PIXELS, SIDE};
+use crate::input::{CLASSES, PIXELS, SIDE};
 
 /// Magic number of an IDX file of unsigned bytes with three dimensions (images).
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -184,7 +184,7 @@ pub(crate) mod tests {
             message.contains("shorter than the 16-byte IDX header"),
             "{message}"
         );
-        let mut longer = file.clone();
+        let mut longer = file;
         longer.push(0);
         assert!(error(parse_images(&longer)).contains("more than the 2 items"));
         let labels = labels_file(&[1, 2, 3]);

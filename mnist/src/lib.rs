@@ -1,11 +1,16 @@
-//! MNIST handwritten digit recognition. The model, its normalisation and its labels live here
-//! once; `mnist-inference` depends on this crate with the `train` feature off.
+//! MNIST handwritten digit recognition, in the shape every algorithm crate has
+//! (ARCHITECTURE.md): `model`, `input`, `config` and `inference` always (the wasm module uses
+//! them); `data`, `idx`, `evaluation` and `training` with the `train` feature.
 
+pub mod config;
 pub mod inference;
+pub mod input;
 pub mod model;
 
 #[cfg(feature = "train")]
 pub mod data;
+#[cfg(feature = "train")]
+pub mod evaluation;
 #[cfg(feature = "train")]
 pub mod idx;
 #[cfg(feature = "train")]

@@ -1,6 +1,5 @@
-//! The MNIST classifier and everything that turns an image into its input: the image format,
-//! the pixel normalisation, the class labels and the saved configuration. Training, evaluation
-//! and the inference module all build their input tensors with [`images_tensor`].
+//! The network: two strided convolutions with batch norm, then a small perceptron, over
+//! normalised 28x28 images.
 
 use burn::module::{ParamId, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -8,18 +7,8 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
 };
 use burn::prelude::*;
-use common::report::TrainingSettings;
-use serde::{Deserialize, Serialize};
 
-/// Class labels in the order of the model's outputs.
-pub const CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-
-/// Images are `SIDE` x `SIDE` grey levels, row-major, 0 (background) to 255 (ink).
-pub const SIDE: usize = 28;
-/// Pixels per image.
-pub const PIXELS: usize = SIDE * SIDE;
-/// The largest grey level.
-pub const MAX_PIXEL: f32 = 255.0;
+use crate::input::SIDE;
 
 /// The network's shape.
 #[derive(Config, Debug)]
@@ -120,110 +109,10 @@ impl MnistModel {
     }
 }
 
-/// The pixel statistics the model's input is standardised with: grey levels are scaled to
-/// 0..1, then `(x - mean) / std`. Fitted on the training images and saved in `config.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PixelNormalization {
-    pub mean: f32,
-    pub std: f32,
-}
-
-impl PixelNormalization {
-    /// Mean and standard deviation of every pixel of `images` (grey levels 0-255).
-    pub fn fit<'a>(images: impl IntoIterator<Item = &'a [u8; PIXELS]>) -> Self {
-        let (mut count, mut sum, mut sum_squares) = (0f64, 0f64, 0f64);
-        for image in images {
-            for &pixel in image {
-                let x = f64::from(pixel) / f64::from(MAX_PIXEL);
-                count += 1.0;
-                sum += x;
-                sum_squares += x * x;
-            }
-        }
-        let mean = if count > 0.0 { sum / count } else { 0.0 };
-        let variance = if count > 0.0 {
-            (sum_squares / count - mean * mean).max(0.0)
-        } else {
-            0.0
-        };
-        // A blank training set has no spread; 1 keeps the transform defined.
-        let std = if variance > 0.0 { variance.sqrt() } else { 1.0 };
-        Self {
-            mean: mean as f32,
-            std: std as f32,
-        }
-    }
-
-    /// One grey level (0-255) as the model sees it.
-    pub fn apply(&self, pixel: f32) -> f32 {
-        (pixel / MAX_PIXEL - self.mean) / self.std
-    }
-}
-
-/// Where the images came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DataSource {
-    /// The four official IDX files: 60,000 training and 10,000 test images.
-    OfficialIdx,
-    /// `mnist_png/train` to train, `mnist_png/valid` to evaluate.
-    PngFolders,
-}
-
-impl std::fmt::Display for DataSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            DataSource::OfficialIdx => "the official IDX files",
-            DataSource::PngFolders => "the PNG folders mnist_png/{train,valid}",
-        })
-    }
-}
-
-/// `config.json`: the network's shape, the pixel normalisation fitted on the training images,
-/// and the settings that trained it. Embedded by the inference module next to `model.bpk`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MnistArtifactConfig {
-    pub model: MnistModelConfig,
-    pub normalization: PixelNormalization,
-    pub training: TrainingSettings,
-}
-
-/// Model input for a batch of images given as grey levels (0-255, `PIXELS` per image,
-/// row-major): the one preprocessing path for training, evaluation and inference.
-pub fn images_tensor(
-    pixels: &[f32],
-    normalization: &PixelNormalization,
-    device: &Device,
-) -> Tensor<4> {
-    let count = pixels.len() / PIXELS;
-    let values: Vec<f32> = pixels[..count * PIXELS]
-        .iter()
-        .map(|&p| normalization.apply(p))
-        .collect();
-    Tensor::from_data(TensorData::new(values, [count, 1, SIDE, SIDE]), device)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalization_is_fitted_on_scaled_grey_levels() {
-        let black = [0u8; PIXELS];
-        let white = [255u8; PIXELS];
-        let fitted = PixelNormalization::fit([&black, &white]);
-        assert!((fitted.mean - 0.5).abs() < 1e-6);
-        assert!((fitted.std - 0.5).abs() < 1e-6);
-        assert!((fitted.apply(255.0) - 1.0).abs() < 1e-6);
-        assert!((fitted.apply(0.0) + 1.0).abs() < 1e-6);
-    }
-
-    #[test]
-    fn a_blank_training_set_keeps_the_transform_finite() {
-        let fitted = PixelNormalization::fit([&[0u8; PIXELS]]);
-        assert_eq!(fitted.std, 1.0);
-        assert!(fitted.apply(17.0).is_finite());
-    }
+    use crate::input::{PIXELS, PixelNormalization, model_input};
 
     #[test]
     fn the_model_maps_images_to_ten_logits() {
@@ -234,7 +123,7 @@ mod tests {
             std: 0.3081,
         };
         let pixels = vec![0.0; 3 * PIXELS];
-        let logits = model.forward(images_tensor(&pixels, &normalization, &device));
+        let logits = model.forward(model_input(&pixels, &normalization, &device));
         assert_eq!(logits.dims(), [3, 10]);
     }
 }

@@ -3,17 +3,23 @@
 //! Data comes from `$DATASETS_DIR` (CI: the verified copies) or is downloaded and verified.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-use common::digest::sha256_hex;
-use common::harness::{load_committed, read_report, train_ok};
-use common::paths::resolve_data_dir;
-use common::report::TrainingReport;
-use mnist::data::{IDX_FILES, MnistItem, PNG_ROOT, TRAIN_IMAGES, load_idx, load_test_set};
-use mnist::inference::MnistEvaluation;
-use mnist::model::{CLASSES, DataSource, MnistArtifactConfig, SIDE};
-use mnist::training::{DEFAULTS, evaluate};
+use mnist::config::MnistConfig;
+use mnist::data::{
+    DataPlan, IDX_FILES, MnistItem, PNG_ROOT, TRAIN_IMAGES, load_idx, load_test_set,
+};
+use mnist::evaluation::{MnistEvaluation, evaluate};
+use mnist::input::{CLASSES, SIDE};
+use mnist::training::ALGORITHM;
+use runtime::digest::sha256_hex;
+use runtime::settings::TrainingReport;
+use test_kit::training::{
+    assert_complete_artifacts, assert_trained_with_defaults, load_committed, read_report, train_ok,
+    train_refused,
+};
+use train_kit::paths::resolve_data_dir;
 
 /// Test accuracy the committed model must reach on the 10,000 official test images.
 const COMMITTED_BAR: f64 = 0.992;
@@ -25,37 +31,15 @@ const TINY_RUN_BAR: f64 = 0.6;
 
 const CPU: &str = env!("CARGO_BIN_EXE_mnist-ndarray");
 
-fn train(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
-    train_ok(binary, args, artifact_dir)
-}
-
 fn report(dir: &Path) -> TrainingReport<MnistEvaluation> {
     read_report(dir)
 }
 
-fn assert_complete_artifacts(dir: &Path) {
-    for name in ["model.bpk", "config.json", "metrics.json", "training.png"] {
-        assert!(dir.join(name).is_file(), "{name} is written");
-    }
-    assert!(
-        dir.join("train/epoch-1/Loss.log").is_file(),
-        "burn's metric logs are kept"
-    );
-    assert!(dir.join("valid/epoch-1/Accuracy.log").is_file());
-    let leftovers: Vec<PathBuf> = fs::read_dir(dir.parent().unwrap())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    assert!(leftovers.is_empty(), "no staging leftovers: {leftovers:?}");
-}
-
 fn assert_consistent_confusion(evaluation: &MnistEvaluation) {
     let total: usize = evaluation.confusion.iter().flatten().sum();
-    assert_eq!(total, evaluation.test_examples);
+    assert_eq!(total, evaluation.examples);
     let correct: usize = (0..CLASSES.len()).map(|c| evaluation.confusion[c][c]).sum();
-    assert_eq!(correct as f64 / total as f64, evaluation.test_accuracy);
+    assert_eq!(correct as f64 / total as f64, evaluation.accuracy);
     assert_eq!(evaluation.confusion_table.len(), CLASSES.len() + 1);
 }
 
@@ -64,13 +48,14 @@ fn short_flex_run_learns_and_writes_every_artifact() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("mnist");
     let args = ["--limit", "5000", "--epochs", "1", "--backend", "flex"];
-    let output = train(CPU, &args, &dir);
-    assert_complete_artifacts(&dir);
+    let output = train_ok(CPU, &args, &dir);
+    assert_complete_artifacts(&dir, &[]);
+    assert!(dir.join("valid/epoch-1/Accuracy.log").is_file());
     let report = report(&dir);
     assert_eq!(report.backend, "flex");
     assert_eq!(report.epochs_run, 1);
-    assert_eq!(report.evaluation.data, DataSource::OfficialIdx);
-    assert_eq!(report.evaluation.test_examples, 5000);
+    assert_eq!(report.evaluation.data, DataPlan::OfficialIdx);
+    assert_eq!(report.evaluation.examples, 5000);
     for file in IDX_FILES {
         assert!(
             report.dataset_sha256.contains_key(file.relative_path),
@@ -84,9 +69,9 @@ fn short_flex_run_learns_and_writes_every_artifact() {
     );
     assert_consistent_confusion(&report.evaluation);
     assert!(
-        report.evaluation.test_accuracy >= SHORT_RUN_BAR,
+        report.evaluation.accuracy >= SHORT_RUN_BAR,
         "one epoch on 5,000 images reaches {SHORT_RUN_BAR}: {}",
-        report.evaluation.test_accuracy
+        report.evaluation.accuracy
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -117,13 +102,13 @@ fn ndarray_backend_trains_too() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("mnist");
     let args = ["--limit", "1000", "--epochs", "1", "--backend", "ndarray"];
-    train(CPU, &args, &dir);
+    train_ok(CPU, &args, &dir);
     let report = report(&dir);
     assert_eq!(report.backend, "ndarray");
     assert!(
-        report.evaluation.test_accuracy >= TINY_RUN_BAR,
+        report.evaluation.accuracy >= TINY_RUN_BAR,
         "{}",
-        report.evaluation.test_accuracy
+        report.evaluation.accuracy
     );
 }
 
@@ -144,7 +129,7 @@ fn same_seed_gives_the_same_model_bytes_on_each_cpu_backend() {
                 "--seed",
                 seed,
             ];
-            train(CPU, &args, &dir);
+            train_ok(CPU, &args, &dir);
             fs::read(dir.join("model.bpk")).unwrap()
         };
         let first = model("a", "7");
@@ -183,21 +168,21 @@ fn trains_from_png_folders_when_the_idx_files_are_absent() {
     let dir = temp.path().join("mnist");
     let data_dir = temp.path().join("data");
     let args = ["--epochs", "1", "--data-dir", data_dir.to_str().unwrap()];
-    let output = train(CPU, &args, &dir);
+    let output = train_ok(CPU, &args, &dir);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains("1000 training and 200 test images from the PNG folders"),
         "{stdout}"
     );
     let report = report(&dir);
-    assert_eq!(report.evaluation.data, DataSource::PngFolders);
-    assert_eq!(report.evaluation.test_examples, 200);
+    assert_eq!(report.evaluation.data, DataPlan::PngFolders);
+    assert_eq!(report.evaluation.examples, 200);
     let keys: Vec<&String> = report.dataset_sha256.keys().collect();
     assert_eq!(keys, ["mnist_png/train", "mnist_png/valid"]);
     assert!(
-        report.evaluation.test_accuracy >= TINY_RUN_BAR,
+        report.evaluation.accuracy >= TINY_RUN_BAR,
         "{}",
-        report.evaluation.test_accuracy
+        report.evaluation.accuracy
     );
 }
 
@@ -217,22 +202,12 @@ fn a_dataset_with_the_wrong_checksum_is_refused_and_nothing_is_written() {
         &bytes[..bytes.len() / 2],
     )
     .unwrap();
-    let artifacts = temp.path().join("out");
-    let output = Command::new(CPU)
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .arg("--artifact-dir")
-        .arg(&artifacts)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let data_dir = data_dir.to_str().unwrap();
+    let stderr = train_refused(CPU, &["--data-dir", data_dir], &temp.path().join("out"), 1);
     assert!(
         stderr.contains("not the expected") && stderr.contains(TRAIN_IMAGES.url),
         "{stderr}"
     );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!artifacts.exists());
 }
 
 #[test]
@@ -252,28 +227,10 @@ fn bad_options_are_refused_by_the_command_line() {
 /// the truth about the committed model on all 10,000 test images, and it clears the bar.
 #[test]
 fn committed_model_matches_its_report_and_clears_the_bar() {
-    let (committed, report) =
-        load_committed::<_, MnistArtifactConfig, MnistEvaluation>("mnist", |config, device| {
-            config.model.init(device)
-        });
+    let (committed, report) = load_committed::<MnistConfig, MnistEvaluation>("mnist");
     let config = &committed.config;
-    assert_eq!(report.settings, config.training);
-    assert_eq!(
-        (
-            config.training.epochs,
-            config.training.batch_size,
-            config.training.learning_rate,
-            config.training.seed
-        ),
-        (
-            DEFAULTS.epochs,
-            DEFAULTS.batch_size,
-            DEFAULTS.learning_rate,
-            42
-        ),
-        "trained with the committed defaults"
-    );
-    assert_eq!(report.epochs_run, DEFAULTS.epochs);
+    assert_trained_with_defaults(&config.training, &ALGORITHM);
+    assert_eq!(report.epochs_run, ALGORITHM.defaults.epochs);
 
     let (model, device) = (&committed.model, &committed.device);
     let test = load_test_set(&resolve_data_dir(None).path).unwrap();
@@ -281,25 +238,25 @@ fn committed_model_matches_its_report_and_clears_the_bar() {
         model,
         &config.normalization,
         &test,
-        DataSource::OfficialIdx,
+        DataPlan::OfficialIdx,
         device,
     )
     .unwrap();
-    assert_eq!(evaluation.test_examples, 10_000);
+    assert_eq!(evaluation.examples, 10_000);
     assert_eq!(evaluation.confusion, report.evaluation.confusion);
     assert_eq!(
-        evaluation.test_accuracy, report.evaluation.test_accuracy,
+        evaluation.accuracy, report.evaluation.accuracy,
         "metrics.json reports the committed model's accuracy"
     );
-    assert!((evaluation.test_loss - report.evaluation.test_loss).abs() < 1e-5);
+    assert!((evaluation.loss - report.evaluation.loss).abs() < 1e-5);
     assert_eq!(
         evaluation.confusion_table,
         report.evaluation.confusion_table
     );
     assert!(
-        evaluation.test_accuracy >= COMMITTED_BAR,
+        evaluation.accuracy >= COMMITTED_BAR,
         "committed model: {}",
-        evaluation.test_accuracy
+        evaluation.accuracy
     );
 }
 
@@ -313,13 +270,13 @@ mod wgpu {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().join("mnist");
         let args = ["--adapter", "cpu", "--limit", "1000", "--epochs", "1"];
-        let output = train(env!("CARGO_BIN_EXE_mnist-wgpu"), &args, &dir);
+        let output = train_ok(env!("CARGO_BIN_EXE_mnist-wgpu"), &args, &dir);
         let report = report(&dir);
         assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
         assert!(
-            report.evaluation.test_accuracy >= TINY_RUN_BAR,
+            report.evaluation.accuracy >= TINY_RUN_BAR,
             "{}",
-            report.evaluation.test_accuracy
+            report.evaluation.accuracy
         );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(

@@ -1,16 +1,17 @@
-//! The two UCI Wine Quality files: where they come from, how they are parsed, split and
-//! batched.
+//! The two UCI Wine Quality files: where they come from, how they are parsed, which wines
+//! train, validate and test (the data plan), and how they are batched.
 
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
-use common::download::{Checksum, RemoteFile};
-use common::split::stratified_split;
-use common::standardize::Standardizer;
+use runtime::standardize::Standardizer;
+use serde::{Deserialize, Serialize};
+use train_kit::download::{Checksum, RemoteFile};
+use train_kit::split::stratified_split;
 
-use crate::model::{NUM_INPUTS, TargetScale, WineSample, WineType, inputs_tensor};
+use crate::input::{FEATURES, NUM_INPUTS, TargetScale, WineInput, WineType, model_input};
 
 pub const RED_WINES: RemoteFile = RemoteFile {
     relative_path: "wine-quality/winequality-red.csv",
@@ -24,29 +25,36 @@ pub const WHITE_WINES: RemoteFile = RemoteFile {
     checksum: Checksum::Sha256("76c3f809815c17c07212622f776311faeb31e87610d52c26d87d6e361b169836"),
 };
 
-/// The header both files carry (after unquoting), in column order.
-const HEADER: [&str; 12] = [
-    "fixed acidity",
-    "volatile acidity",
-    "citric acid",
-    "residual sugar",
-    "chlorides",
-    "free sulfur dioxide",
-    "total sulfur dioxide",
-    "density",
-    "pH",
-    "sulphates",
-    "alcohol",
-    "quality",
-];
+/// The last column of both files: the experts' score.
+const QUALITY_COLUMN: &str = "quality";
+
+/// Whether a header column names `key`: the UCI files write `fixed acidity` and `pH` where the
+/// JSON keys are `fixed_acidity` and `ph`.
+fn column_names(column: &str, key: &str) -> bool {
+    column.to_lowercase().replace(' ', "_") == key
+}
 
 /// Train / validation / test shares, stratified by wine type and quality.
 pub const SPLIT_FRACTIONS: [f64; 3] = [0.7, 0.15, 0.15];
 
+/// Which wines evaluate the model, as `metrics.json` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataPlan {
+    /// Seeded train / validation / test shares, stratified by type and quality; the figures
+    /// are on the test share, used once.
+    TestSplit { fractions: [f64; 3] },
+}
+
+/// The plan every run follows.
+pub const DATA_PLAN: DataPlan = DataPlan::TestSplit {
+    fractions: SPLIT_FRACTIONS,
+};
+
 /// One rated wine.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WineItem {
-    pub sample: WineSample,
+    pub input: WineInput,
     /// The experts' median score, 0 to 10.
     pub quality: u8,
 }
@@ -61,11 +69,18 @@ pub fn load_items(path: &Path, wine_type: WineType) -> Result<Vec<WineItem>> {
     let header = reader
         .headers()
         .with_context(|| format!("cannot read the header of {}", path.display()))?;
-    if !header.iter().eq(HEADER) {
+    let expected = FEATURES.len() + 1;
+    let measurements_match = header
+        .iter()
+        .zip(&FEATURES)
+        .all(|(column, feature)| column_names(column, feature.key));
+    if header.len() != expected || !measurements_match || &header[FEATURES.len()] != QUALITY_COLUMN
+    {
+        let columns: Vec<String> = FEATURES.iter().map(|f| f.key.replace('_', " ")).collect();
         bail!(
-            "{} does not have the UCI header ({})",
+            "{} does not have the UCI header ({};{QUALITY_COLUMN})",
             path.display(),
-            HEADER.join(";")
+            columns.join(";")
         );
     }
     let mut items = Vec::new();
@@ -83,11 +98,12 @@ pub fn load_items(path: &Path, wine_type: WineType) -> Result<Vec<WineItem>> {
 }
 
 fn parse_record(record: &csv::StringRecord, wine_type: WineType) -> Result<WineItem> {
-    if record.len() != HEADER.len() {
-        bail!("expected {} fields, found {}", HEADER.len(), record.len());
+    let expected = FEATURES.len() + 1;
+    if record.len() != expected {
+        bail!("expected {expected} fields, found {}", record.len());
     }
-    let mut values = [0f32; 11];
-    for (slot, field) in values.iter_mut().zip(record.iter()) {
+    let mut measurements = [0f32; 11];
+    for (slot, field) in measurements.iter_mut().zip(record.iter()) {
         *slot = field
             .trim()
             .parse()
@@ -99,32 +115,9 @@ fn parse_record(record: &csv::StringRecord, wine_type: WineType) -> Result<WineI
         .ok()
         .filter(|q| *q <= 10)
         .with_context(|| format!("quality '{}' is not an integer from 0 to 10", &record[11]))?;
-    let [
-        fixed_acidity,
-        volatile_acidity,
-        citric_acid,
-        residual_sugar,
-        chlorides,
-        free_sulfur_dioxide,
-        total_sulfur_dioxide,
-        density,
-        ph,
-        sulphates,
-        alcohol,
-    ] = values;
     Ok(WineItem {
-        sample: WineSample {
-            fixed_acidity,
-            volatile_acidity,
-            citric_acid,
-            residual_sugar,
-            chlorides,
-            free_sulfur_dioxide,
-            total_sulfur_dioxide,
-            density,
-            ph,
-            sulphates,
-            alcohol,
+        input: WineInput {
+            measurements,
             wine_type,
         },
         quality,
@@ -142,7 +135,7 @@ pub struct WineSplits {
 /// The seeded 70/15/15 split, stratified by wine type and quality.
 pub fn split(items: Vec<WineItem>, seed: u64) -> WineSplits {
     let stratum = |item: &WineItem| {
-        let type_offset = match item.sample.wine_type {
+        let type_offset = match item.input.wine_type {
             WineType::Red => 0,
             WineType::White => 11,
         };
@@ -158,7 +151,7 @@ pub fn split(items: Vec<WineItem>, seed: u64) -> WineSplits {
 
 /// Input standardisation and target scale of a (training) split.
 pub fn fit_preprocessing(items: &[WineItem]) -> (Standardizer, TargetScale) {
-    let rows: Vec<[f32; NUM_INPUTS]> = items.iter().map(|item| item.sample.input_row()).collect();
+    let rows: Vec<[f32; NUM_INPUTS]> = items.iter().map(|item| item.input.row()).collect();
     let qualities: Vec<[f32; 1]> = items.iter().map(|item| [f32::from(item.quality)]).collect();
     let quality = Standardizer::fit(&qualities);
     (
@@ -185,14 +178,13 @@ pub struct WineBatcher {
 
 impl Batcher<WineItem, WineBatch> for WineBatcher {
     fn batch(&self, items: Vec<WineItem>, device: &Device) -> WineBatch {
-        let rows: Vec<[f32; NUM_INPUTS]> =
-            items.iter().map(|item| item.sample.input_row()).collect();
+        let inputs: Vec<WineInput> = items.iter().map(|item| item.input).collect();
         let targets: Vec<f32> = items
             .iter()
             .map(|item| self.target.to_model(f32::from(item.quality)))
             .collect();
         WineBatch {
-            inputs: inputs_tensor(&rows, &self.preprocessing, device),
+            inputs: model_input(&inputs, &self.preprocessing, device),
             targets: Tensor::from_data(TensorData::new(targets, [items.len(), 1]), device),
         }
     }
@@ -213,9 +205,9 @@ mod tests {
         let items = load_items(&path, WineType::Red).unwrap();
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].quality, 5);
-        assert_eq!(items[0].sample.ph, 3.51);
-        assert_eq!(items[0].sample.alcohol, 9.4);
-        assert_eq!(items[0].sample.input_row()[11], 1.0, "red is 1");
+        assert_eq!(items[0].input.measurements[8], 3.51, "pH");
+        assert_eq!(items[0].input.measurements[10], 9.4, "alcohol");
+        assert_eq!(items[0].input.row()[11], 1.0, "red is 1");
     }
 
     #[test]

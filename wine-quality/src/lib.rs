@@ -1,10 +1,15 @@
-//! Wine quality regression. The model, its preprocessing and its input schema live here once;
-//! `wine-quality-inference` depends on this crate with the `train` feature off.
+//! Wine quality regression, in the shape every algorithm crate has (ARCHITECTURE.md):
+//! `model`, `input`, `config` and `inference` always (the wasm module uses them); `data`,
+//! `evaluation` and `training` with the `train` feature.
 
+pub mod config;
 pub mod inference;
+pub mod input;
 pub mod model;
 
 #[cfg(feature = "train")]
 pub mod data;
+#[cfg(feature = "train")]
+pub mod evaluation;
 #[cfg(feature = "train")]
 pub mod training;

@@ -4,47 +4,42 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::InMemDataset;
-use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::nn::loss::{MseLoss, Reduction};
-use burn::optim::AdamWConfig;
-use burn::prelude::*;
 use burn::train::metric::LossMetric;
-use burn::train::{Learner, RegressionOutput, SupervisedTraining};
-use common::artifact::StagedDir;
-use common::plot::{Panel, PanelKind, Series, draw_png};
-use common::train_cli::{NoExtraArgs, TrainBinary, TrainDefaults, TrainRun};
-use common::training::{EpochCurves, RunInfo, launch, save_run};
+use burn::train::{RegressionOutput, SupervisedTraining};
+use runtime::settings::{Optimizer, Schedule};
+use train_kit::artifact::StagedDir;
+use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
+use train_kit::curves::EpochCurves;
+use train_kit::plot::{Panel, PanelKind, Series, draw_png};
+use train_kit::runner::{launch, learner};
+use train_kit::save::{RunInfo, save_run};
 
+use crate::config::{WineConfig, WineOptions};
 use crate::data::{
     RED_WINES, WHITE_WINES, WineBatch, WineBatcher, WineItem, fit_preprocessing, load_items, split,
 };
-use crate::inference::{RegressionFigures, WineEvaluation};
-use crate::model::{TargetScale, WineArtifactConfig, WineModel, WineModelConfig, WineType};
-use common::standardize::Standardizer;
+use crate::evaluation::{evaluate, predicted_qualities};
+use crate::input::WineType;
+use crate::model::{WineModel, WineModelConfig};
 
-/// The committed model was trained with these (and seed 42).
-pub const DEFAULTS: TrainDefaults = TrainDefaults {
-    epochs: 120,
-    batch_size: 64,
-    learning_rate: 0.001,
-};
-
-pub const CPU_BINARY: TrainBinary = TrainBinary {
-    algorithm: "wine-quality",
-    binary: "wine-quality-ndarray",
-    about: "Trains the wine-quality regressor on the CPU and writes artifacts/wine-quality/",
-    defaults: DEFAULTS,
-};
-
-pub const WGPU_BINARY: TrainBinary = TrainBinary {
-    algorithm: "wine-quality",
-    binary: "wine-quality-wgpu",
-    about: "Trains the wine-quality regressor on a GPU through wgpu and writes artifacts/wine-quality/",
-    defaults: DEFAULTS,
+/// The committed model was trained with these defaults (and seed 42). Cosine decay to a
+/// tenth of the peak over the whole run settles the weights at the end.
+pub const ALGORITHM: TrainAlgorithm = TrainAlgorithm {
+    name: "wine-quality",
+    model: "the wine-quality regressor",
+    defaults: TrainDefaults {
+        epochs: 120,
+        batch_size: 64,
+        learning_rate: 0.001,
+        optimizer: Optimizer::adamw(1e-4),
+        schedule: Schedule::Cosine {
+            final_divisor: 10.0,
+        },
+    },
 };
 
 impl WineModel {
@@ -55,48 +50,23 @@ impl WineModel {
     }
 }
 
-common::impl_supervised_steps!(WineModel, WineBatch, RegressionOutput, forward_regression);
-
-/// Predicted quality (0-10 scale) for each item.
-pub fn predict(
-    model: &WineModel,
-    preprocessing: &Standardizer,
-    target: TargetScale,
-    items: &[WineItem],
-    device: &Device,
-) -> Result<Vec<f32>> {
-    let batch = WineBatcher {
-        preprocessing: preprocessing.clone(),
-        target,
-    }
-    .batch(items.to_vec(), device);
-    let outputs = model
-        .forward(batch.inputs)
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| anyhow!("cannot read the model's output: {e:?}"))?;
-    Ok(outputs.into_iter().map(|o| target.to_quality(o)).collect())
-}
-
-fn qualities(items: &[WineItem]) -> Vec<f32> {
-    items.iter().map(|item| f32::from(item.quality)).collect()
-}
+train_kit::impl_supervised_steps!(WineModel, WineBatch, RegressionOutput, forward_regression);
 
 /// Trains with `run`'s settings and replaces the artifact directory with the results.
-pub fn train(run: TrainRun<NoExtraArgs>) -> Result<()> {
+pub fn train(run: &TrainRun<WineOptions>) -> Result<()> {
     let started = Instant::now();
-    let args = &run.args;
+    let settings = &run.settings;
     let red = RED_WINES.fetch(&run.data_dir.path)?;
     let white = WHITE_WINES.fetch(&run.data_dir.path)?;
     let mut items = load_items(&red.path, WineType::Red)?;
     items.extend(load_items(&white.path, WineType::White)?);
-    let splits = split(items, args.seed);
+    let splits = split(items, settings.seed);
     println!(
         "wine-quality: {} training, {} validation, {} test wines (stratified by type and quality, seed {})",
         splits.train.len(),
         splits.valid.len(),
         splits.test.len(),
-        args.seed
+        settings.seed
     );
     let (preprocessing, target) = fit_preprocessing(&splits.train);
     let batcher = WineBatcher {
@@ -104,58 +74,46 @@ pub fn train(run: TrainRun<NoExtraArgs>) -> Result<()> {
         target,
     };
 
-    run.device.seed(args.seed);
+    run.device.seed(settings.seed);
     let model_config = WineModelConfig::new();
     // Parameters are created where gradients are tracked: on the autodiff device.
     let model = model_config.init(&run.device.clone().autodiff());
-    let steps_per_epoch = splits.train.len().div_ceil(args.batch_size);
+    let steps_per_epoch = splits.train.len().div_ceil(settings.batch_size);
     let train_loader = DataLoaderBuilder::new(batcher.clone())
-        .batch_size(args.batch_size)
-        .shuffle(args.seed)
+        .batch_size(settings.batch_size)
+        .shuffle(settings.seed)
         .build(InMemDataset::new(splits.train.clone()));
     let valid_loader = DataLoaderBuilder::new(batcher)
-        .batch_size(args.batch_size)
+        .batch_size(settings.batch_size)
         .build(InMemDataset::new(splits.valid.clone()));
 
     let stage = StagedDir::new(&run.artifact_dir)?;
     let training = SupervisedTraining::new(stage.path(), train_loader, valid_loader)
         .metrics((LossMetric::new(),))
-        .num_epochs(args.epochs);
-    // Cosine decay to a tenth of the peak over the whole run: settles the weights at the end.
-    let schedule = CosineAnnealingLrSchedulerConfig::new(
-        args.learning_rate,
-        args.epochs * steps_per_epoch + 1,
-    )
-    .with_min_lr(args.learning_rate / 10.0)
-    .init()
-    .map_err(|e| anyhow!("invalid learning-rate schedule: {e}"))?;
-    let learner = Learner::new(model, AdamWConfig::new().init(), schedule);
+        .num_epochs(settings.epochs);
+    // One step more than the run takes: the schedule the committed model was trained with.
+    let learner = learner(model, settings, settings.epochs * steps_per_epoch + 1)?;
     let model = launch(training, learner)?;
 
     let curves = EpochCurves::read(stage.path(), &["Loss"])?;
     println!("{}", curves.summary);
     let device = run.device.clone().inner();
     let evaluation = evaluate(&model, &preprocessing, target, &splits, &device)?;
-    let test_predictions = predict(&model, &preprocessing, target, &splits.test, &device)?;
+    let test_predictions =
+        predicted_qualities(&model, &preprocessing, target, &splits.test, &device)?;
     draw_charts(&stage, &curves, &splits.test, &test_predictions)?;
 
-    let settings = args.settings();
-    let config = WineArtifactConfig {
+    let config = WineConfig {
         model: model_config,
         preprocessing,
         target,
         training: settings.clone(),
     };
-    let info = RunInfo {
-        algorithm: "wine-quality",
-        backend: run.backend.clone(),
-        settings,
-        started,
-        dataset_sha256: BTreeMap::from([
-            (RED_WINES.relative_path.to_owned(), red.sha256),
-            (WHITE_WINES.relative_path.to_owned(), white.sha256),
-        ]),
-    };
+    let datasets = BTreeMap::from([
+        (RED_WINES.relative_path.to_owned(), red.sha256),
+        (WHITE_WINES.relative_path.to_owned(), white.sha256),
+    ]);
+    let info = RunInfo::new(run, started, datasets);
     let (report, destination) = save_run(
         stage,
         model,
@@ -179,31 +137,6 @@ pub fn train(run: TrainRun<NoExtraArgs>) -> Result<()> {
         destination.display()
     );
     Ok(())
-}
-
-/// Test-split figures of the model and of predicting the training mean, plus validation RMSE.
-pub fn evaluate(
-    model: &WineModel,
-    preprocessing: &Standardizer,
-    target: TargetScale,
-    splits: &crate::data::WineSplits,
-    device: &Device,
-) -> Result<WineEvaluation> {
-    let truth = qualities(&splits.test);
-    let predictions = predict(model, preprocessing, target, &splits.test, device)?;
-    let valid_predictions = predict(model, preprocessing, target, &splits.valid, device)?;
-    let training_mean = {
-        let train = qualities(&splits.train);
-        train.iter().map(|&q| f64::from(q)).sum::<f64>() / train.len() as f64
-    };
-    let mean_predictions = vec![training_mean as f32; truth.len()];
-    Ok(WineEvaluation {
-        test: RegressionFigures::compute(&predictions, &truth),
-        mean_predictor: RegressionFigures::compute(&mean_predictions, &truth),
-        validation: RegressionFigures::compute(&valid_predictions, &qualities(&splits.valid)),
-        training_mean,
-        test_examples: truth.len(),
-    })
 }
 
 fn draw_charts(
@@ -230,7 +163,7 @@ fn draw_charts(
         points: test
             .iter()
             .zip(predictions)
-            .filter(|(item, _)| item.sample.wine_type == wine_type)
+            .filter(|(item, _)| item.input.wine_type == wine_type)
             .map(|(item, &p)| (f64::from(item.quality), f64::from(p)))
             .collect(),
     };

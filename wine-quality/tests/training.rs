@@ -3,19 +3,20 @@
 //! MAE at most 0.55 on the held-out test split.
 
 use std::path::Path;
-use std::process::Output;
 
-use common::harness::{load_committed, read_report, train_ok};
-use common::paths::resolve_data_dir;
-use common::report::TrainingReport;
+use runtime::settings::TrainingReport;
+use test_kit::training::{
+    assert_complete_artifacts, assert_reproducible_from_config, assert_trained_with_defaults,
+    load_committed, read_report, train_ok,
+};
+use train_kit::paths::resolve_data_dir;
+use wine_quality::config::WineConfig;
 use wine_quality::data::{RED_WINES, WHITE_WINES, load_items, split};
-use wine_quality::inference::WineEvaluation;
-use wine_quality::model::{WineArtifactConfig, WineType};
-use wine_quality::training::{DEFAULTS, evaluate};
+use wine_quality::evaluation::{WineEvaluation, evaluate};
+use wine_quality::input::WineType;
+use wine_quality::training::ALGORITHM;
 
-fn train(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
-    train_ok(binary, args, artifact_dir)
-}
+const CPU: &str = env!("CARGO_BIN_EXE_wine-quality-ndarray");
 
 fn report(dir: &Path) -> TrainingReport<WineEvaluation> {
     read_report(dir)
@@ -32,20 +33,8 @@ fn assert_short_run_learned(report: &TrainingReport<WineEvaluation>) {
 fn short_flex_run_beats_the_mean_and_writes_every_artifact() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("wine-quality");
-    let output = train(
-        env!("CARGO_BIN_EXE_wine-quality-ndarray"),
-        &["--epochs", "8"],
-        &dir,
-    );
-    for name in [
-        "model.bpk",
-        "config.json",
-        "metrics.json",
-        "training.png",
-        "predictions.png",
-    ] {
-        assert!(dir.join(name).is_file(), "{name} is written");
-    }
+    let output = train_ok(CPU, &["--epochs", "8"], &dir);
+    assert_complete_artifacts(&dir, &["predictions.png"]);
     let report = report(&dir);
     assert_eq!(report.backend, "flex");
     assert_eq!(report.dataset_sha256.len(), 2, "both wines are used");
@@ -60,7 +49,7 @@ fn ndarray_backend_trains_too() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("wine-quality");
     let args = ["--epochs", "4", "--backend", "ndarray"];
-    train(env!("CARGO_BIN_EXE_wine-quality-ndarray"), &args, &dir);
+    train_ok(CPU, &args, &dir);
     let report = report(&dir);
     assert_eq!(report.backend, "ndarray");
     assert_short_run_learned(&report);
@@ -72,7 +61,7 @@ fn wgpu_trains_on_a_software_adapter() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("wine-quality");
     let args = ["--adapter", "cpu", "--epochs", "4"];
-    train(env!("CARGO_BIN_EXE_wine-quality-wgpu"), &args, &dir);
+    train_ok(env!("CARGO_BIN_EXE_wine-quality-wgpu"), &args, &dir);
     let report = report(&dir);
     assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
     assert_short_run_learned(&report);
@@ -80,21 +69,9 @@ fn wgpu_trains_on_a_software_adapter() {
 
 #[test]
 fn committed_model_matches_its_report_and_clears_the_bars() {
-    let (committed, report) = load_committed::<_, WineArtifactConfig, WineEvaluation>(
-        "wine-quality",
-        |config, device| config.model.init(device),
-    );
+    let (committed, report) = load_committed::<WineConfig, WineEvaluation>("wine-quality");
     let config = &committed.config;
-    assert_eq!(report.settings, config.training);
-    assert_eq!(
-        (
-            config.training.epochs,
-            config.training.batch_size,
-            config.training.learning_rate
-        ),
-        (DEFAULTS.epochs, DEFAULTS.batch_size, DEFAULTS.learning_rate),
-        "trained with the committed defaults"
-    );
+    assert_trained_with_defaults(&config.training, &ALGORITHM);
 
     let (model, device) = (&committed.model, &committed.device);
     let data_dir = resolve_data_dir(None).path;
@@ -122,4 +99,10 @@ fn committed_model_matches_its_report_and_clears_the_bars() {
         evaluation.test.mae <= 0.55,
         "MAE at most 0.55: {evaluation:?}"
     );
+}
+
+/// Every setting that shaped the committed model is in its config.json.
+#[test]
+fn the_committed_model_is_reproduced_from_its_config_alone() {
+    assert_reproducible_from_config(CPU, "wine-quality");
 }

@@ -2,5 +2,5 @@
 //! Trains the AG News topic classifier on the CPU (`--backend flex|ndarray`).
 
 fn main() -> std::process::ExitCode {
-    common::train_cli::cpu_main(ag_news::training::CPU_BINARY, ag_news::training::train)
+    train_kit::cli::cpu_main(ag_news::training::ALGORITHM, ag_news::training::train)
 }

@@ -2,5 +2,5 @@
 //! Trains the AG News topic classifier on a GPU through wgpu (`--adapter cpu` for a software device).
 
 fn main() -> std::process::ExitCode {
-    common::train_cli::wgpu_main(ag_news::training::WGPU_BINARY, ag_news::training::train)
+    train_kit::cli::wgpu_main(ag_news::training::ALGORITHM, ag_news::training::train)
 }

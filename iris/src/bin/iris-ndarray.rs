@@ -2,5 +2,5 @@
 //! Trains the Iris classifier on the CPU (`--backend flex|ndarray`).
 
 fn main() -> std::process::ExitCode {
-    common::train_cli::cpu_main(iris::training::CPU_BINARY, iris::training::train)
+    train_kit::cli::cpu_main(iris::training::ALGORITHM, iris::training::train)
 }

@@ -2,5 +2,5 @@
 //! Trains the Iris classifier on a GPU through wgpu (`--adapter cpu` for a software device).
 
 fn main() -> std::process::ExitCode {
-    common::train_cli::wgpu_main(iris::training::WGPU_BINARY, iris::training::train)
+    train_kit::cli::wgpu_main(iris::training::ALGORITHM, iris::training::train)
 }

@@ -2,5 +2,5 @@
 //! Trains the MNIST digit classifier on the CPU (`--backend flex|ndarray`).
 
 fn main() -> std::process::ExitCode {
-    common::train_cli::cpu_main(mnist::training::CPU_BINARY, mnist::training::train)
+    train_kit::cli::cpu_main(mnist::training::ALGORITHM, mnist::training::train)
 }

@@ -2,5 +2,5 @@
 //! Trains the MNIST digit classifier on a GPU through wgpu (`--adapter cpu` for a software device).
 
 fn main() -> std::process::ExitCode {
-    common::train_cli::wgpu_main(mnist::training::WGPU_BINARY, mnist::training::train)
+    train_kit::cli::wgpu_main(mnist::training::ALGORITHM, mnist::training::train)
 }

@@ -2,8 +2,8 @@
 //! Trains the wine-quality regressor on the CPU (`--backend flex|ndarray`).
 
 fn main() -> std::process::ExitCode {
-    common::train_cli::cpu_main(
-        wine_quality::training::CPU_BINARY,
+    train_kit::cli::cpu_main(
+        wine_quality::training::ALGORITHM,
         wine_quality::training::train,
     )
 }

@@ -2,8 +2,8 @@
 //! Trains the wine-quality regressor on a GPU through wgpu (`--adapter cpu` for a software device).
 
 fn main() -> std::process::ExitCode {
-    common::train_cli::wgpu_main(
-        wine_quality::training::WGPU_BINARY,
+    train_kit::cli::wgpu_main(
+        wine_quality::training::ALGORITHM,
         wine_quality::training::train,
     )
 }

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use crate::digest::to_hex;
+use runtime::digest::to_hex;
 
 /// A dataset file: where it lives under the data directory, where it comes from, and what
 /// its bytes must hash to.
@@ -187,7 +187,7 @@ fn copy_hashing(reader: &mut impl Read, out: &mut impl Write) -> io::Result<Dige
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::sha256_hex;
+    use runtime::digest::sha256_hex;
     use std::net::TcpListener;
 
     /// Serves `body` once over HTTP on loopback and returns the URL.

@@ -85,7 +85,7 @@ fn draw_to(path: &Path, title: &str, panels: &[Panel]) -> DrawResult {
 }
 
 fn draw_panel(
-    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     panel: &Panel,
 ) -> DrawResult {
     let (x_range, y_range) = bounds(panel);

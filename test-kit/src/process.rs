@@ -1,11 +1,11 @@
-//! Test harness for inference modules: runs the wasm module under the wasmtime CLI and the
-//! native build side by side, and checks the command-line contract the same way for all.
+//! Running an inference module under the wasmtime CLI and its native build side by side, and
+//! the assertions every module's tests make on what comes out.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::paths::workspace_root;
+use train_kit::paths::workspace_root;
 
 /// The wasm module `cargo xtask wasm` built for `crate_name`.
 pub fn wasm_module(crate_name: &str) -> PathBuf {
@@ -215,66 +215,4 @@ pub fn assert_only_wasi_imports(module: &Path) {
             "unexpected WASI capability {name}"
         );
     }
-}
-
-/// Runs a training binary with `args` and `--artifact-dir artifact_dir`, asserting success
-/// (the failure message carries both output streams).
-pub fn train_ok(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
-    let output = Command::new(binary)
-        .args(args)
-        .arg("--artifact-dir")
-        .arg(artifact_dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-    assert!(
-        output.status.success(),
-        "{binary} {args:?} failed:\n{}\n{}",
-        stdout(&output),
-        stderr(&output)
-    );
-    output
-}
-
-/// The `metrics.json` of an artifact directory.
-pub fn read_report<E: serde::de::DeserializeOwned>(dir: &Path) -> crate::report::TrainingReport<E> {
-    let path = dir.join("metrics.json");
-    let bytes =
-        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} is invalid: {e}", path.display()))
-}
-
-/// The committed model of `algorithm` from `artifacts/<algorithm>/`, loaded as its inference
-/// module loads it, with its `metrics.json`; asserts that the report describes this very
-/// `model.bpk` (same SHA-256).
-pub fn load_committed<M, C, E>(
-    algorithm: &str,
-    init: impl FnOnce(&C, &burn::tensor::Device) -> M,
-) -> (
-    crate::embed::LoadedModel<M, C, crate::report::TrainingReport<E>>,
-    crate::report::TrainingReport<E>,
-)
-where
-    M: burn::module::Module,
-    C: serde::de::DeserializeOwned,
-    E: serde::de::DeserializeOwned,
-{
-    let dir = workspace_root().join("artifacts").join(algorithm);
-    let read = |name: &str| {
-        let path = dir.join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-    };
-    let mut committed: crate::embed::LoadedModel<M, C, crate::report::TrainingReport<E>> =
-        crate::embed::LoadedModel::load(
-            &read("model.bpk"),
-            &read("config.json"),
-            Some(&read("metrics.json")),
-            init,
-        )
-        .unwrap_or_else(|e| panic!("the committed {algorithm} model does not load: {e}"));
-    let report = committed.report.take().expect("metrics.json was read");
-    assert_eq!(
-        report.model_sha256, committed.model_sha256,
-        "metrics.json describes the committed model.bpk"
-    );
-    (committed, report)
 }

@@ -7,7 +7,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     to_hex(&Sha256::digest(bytes))
 }
 
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex digits.
+pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

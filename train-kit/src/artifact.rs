@@ -33,6 +33,7 @@ pub fn write_json_atomic(path: &Path, value: &impl Serialize) -> Result<()> {
 /// A directory that is filled under a temporary name beside its destination and swapped in
 /// by [`StagedDir::commit`]. Dropped without commit, it is deleted and the destination is
 /// untouched.
+#[derive(Debug)]
 pub struct StagedDir {
     destination: PathBuf,
     staging: tempfile::TempDir,

@@ -17,6 +17,8 @@ use std::process::ExitCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::artifacts::Artifacts;
+
 /// Exit code for a bad command line or bad input: the caller can fix it.
 pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code for a failure that is not the caller's (an unreadable embedded model, a closed stdout).
@@ -24,9 +26,11 @@ pub const EXIT_FAILURE: u8 = 1;
 
 /// One input the model answers for, as it arrives in JSON.
 pub trait ModelInput: DeserializeOwned {
-    /// Checks what deserialisation cannot (finite numbers, physical ranges).
+    /// Checks what deserialisation did not (finite numbers, physical ranges).
     /// The error is a short phrase naming the field and the allowed values.
-    fn validate(&self) -> Result<(), String>;
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// One answer, printed as a plain line or, with `--json`, as one JSON object per line.
@@ -35,8 +39,8 @@ pub trait Prediction {
     fn to_json(&self) -> Value;
 }
 
-/// What an inference module plugs into [`main`].
-pub trait InferenceModel {
+/// What an inference module plugs into [`main`]: an algorithm's predictor.
+pub trait InferenceModel: Sized {
     type Input: ModelInput;
     type Output: Prediction;
 
@@ -59,6 +63,9 @@ pub trait InferenceModel {
     fn is_batch(value: &Value) -> bool {
         value.is_array()
     }
+
+    /// Loads the model from its trained files.
+    fn load(artifacts: &Artifacts<'_>) -> Result<Self, String>;
 
     /// `--info`: the embedded model's identity, metrics and input schema.
     fn info(&self) -> Value;
@@ -99,11 +106,13 @@ enum InputSource {
     Stdin,
 }
 
-/// The whole program of an inference module: parses argv, loads the model, prints the answers.
-pub fn main<M: InferenceModel>(load: impl FnOnce() -> Result<M, String>) -> ExitCode {
+/// The whole program of an inference module: parses argv, loads the model from `artifacts`,
+/// prints the answers.
+pub fn main<M: InferenceModel>(artifacts: &Artifacts<'_>) -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
+    let load = || M::load(artifacts);
     match run::<M>(&args, load, &mut stdin.lock(), &mut stdout.lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -299,30 +308,10 @@ Exit codes: 0 answered, 2 bad input or usage (one line on stderr), 1 other failu
     )
 }
 
-/// Checks that a number is finite; inputs are f32 and JSON numbers beyond f32 become infinite.
-pub fn require_finite(field: &str, value: f32) -> Result<(), String> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(format!("field '{field}' must be a finite number"))
-    }
-}
-
-/// Checks that a number lies in `[min, max]` (and is finite).
-pub fn require_range(field: &str, value: f32, min: f32, max: f32) -> Result<(), String> {
-    require_finite(field, value)?;
-    if (min..=max).contains(&value) {
-        Ok(())
-    } else {
-        Err(format!(
-            "field '{field}' is {value}, outside the possible range {min} to {max}"
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::require_range;
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
@@ -358,6 +347,10 @@ mod tests {
         const EXAMPLE: &'static str = r#"{"x": 1.5}"#;
         const JSON_OUTPUT: &'static str = r#"{"value": ...}"#;
         const MAX_INPUT_BYTES: usize = 64;
+
+        fn load(_: &Artifacts<'_>) -> Result<Self, String> {
+            Ok(Doubler)
+        }
 
         fn info(&self) -> Value {
             serde_json::json!({ "model": "doubler" })

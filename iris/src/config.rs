@@ -1,0 +1,29 @@
+//! `config.json`: the network's shape, the preprocessing fitted on the training split, and
+//! every training setting; embedded by the inference module next to `model.bpk`, and enough
+//! to train the same model again (`iris-ndarray --config config.json`).
+
+use runtime::artifacts::ArtifactConfig;
+use runtime::settings::{NoOptions, TrainingSettings};
+use runtime::standardize::Standardizer;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{IrisModel, IrisModelConfig};
+
+/// Iris has no options beside the common ones.
+pub type IrisOptions = NoOptions;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IrisConfig {
+    pub model: IrisModelConfig,
+    /// Standardisation statistics of the training split.
+    pub preprocessing: Standardizer,
+    pub training: TrainingSettings<IrisOptions>,
+}
+
+impl ArtifactConfig for IrisConfig {
+    type Model = IrisModel;
+
+    fn init_model(&self, device: &burn::prelude::Device) -> IrisModel {
+        self.model.init(device)
+    }
+}

@@ -1,0 +1,173 @@
+//! The trained files an inference module embeds from `artifacts/<algorithm>/`: the build-time
+//! check that they exist, the macro that embeds them, and (feature `burn`) loading them into a
+//! ready model. The same for every algorithm.
+
+use std::path::Path;
+
+#[cfg(feature = "burn")]
+pub use loaded::{ArtifactConfig, LoadedModel};
+
+/// The files every inference module embeds; an algorithm may add its own (AG News' vocabulary).
+pub const EMBEDDED_FILES: [&str; 3] = ["model.bpk", "config.json", "metrics.json"];
+
+/// A model's trained files as bytes: embedded by [`embedded_artifacts!`] in a module, read from
+/// disk by the tests.
+#[derive(Debug, Clone, Copy)]
+pub struct Artifacts<'a> {
+    pub model_bpk: &'a [u8],
+    pub config_json: &'a [u8],
+    pub metrics_json: &'a [u8],
+    /// Files of the algorithm's own, by name.
+    pub extra: &'a [(&'a str, &'a [u8])],
+}
+
+impl<'a> Artifacts<'a> {
+    /// One of the algorithm's own files; a message naming it when it was not embedded.
+    pub fn extra(&self, name: &str) -> Result<&'a [u8], String> {
+        self.extra
+            .iter()
+            .find(|(file, _)| *file == name)
+            .map(|&(_, bytes)| bytes)
+            .ok_or_else(|| format!("{name} is not among the embedded artifacts"))
+    }
+}
+
+/// `embedded_artifacts!("iris")` or `embedded_artifacts!("ag-news", "vocab.json")`: the files
+/// of `artifacts/<algorithm>/` compiled into the calling crate, which must sit at the
+/// workspace's top level.
+#[macro_export]
+macro_rules! embedded_artifacts {
+    ($algorithm:literal $(, $extra:literal)* $(,)?) => {
+        $crate::artifacts::Artifacts {
+            model_bpk: include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"), "/../artifacts/", $algorithm, "/model.bpk"
+            )),
+            config_json: include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"), "/../artifacts/", $algorithm, "/config.json"
+            )),
+            metrics_json: include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"), "/../artifacts/", $algorithm, "/metrics.json"
+            )),
+            extra: &[$((
+                $extra,
+                include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"), "/../artifacts/", $algorithm, "/", $extra
+                )),
+            )),*],
+        }
+    };
+}
+
+/// For an inference crate's `build.rs`: fails the build with instructions when the trained
+/// artifacts are missing, and rebuilds when they change.
+pub fn require_artifacts(manifest_dir: &str, algorithm: &str, extra: &[&str]) {
+    let dir = Path::new(manifest_dir)
+        .join("..")
+        .join("artifacts")
+        .join(algorithm);
+    for name in EMBEDDED_FILES.iter().chain(extra) {
+        let path = dir.join(name);
+        println!("cargo::rerun-if-changed={}", path.display());
+        if !path.is_file() {
+            panic!(
+                "{} is missing: train the model first with `cargo run --release --bin {algorithm}-ndarray`",
+                path.display()
+            );
+        }
+    }
+}
+
+#[cfg(feature = "burn")]
+mod loaded {
+    use burn::module::Module;
+    use burn::store::ModuleRecord;
+    use burn::tensor::{Bytes, Device};
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+
+    use super::Artifacts;
+    use crate::digest::sha256_hex;
+
+    /// `config.json` of an algorithm: it knows the network it describes.
+    pub trait ArtifactConfig: DeserializeOwned {
+        type Model: Module;
+
+        /// The untrained network of this shape, to load the record into.
+        fn init_model(&self, device: &Device) -> Self::Model;
+    }
+
+    /// A model loaded from its artifacts, with what came with it.
+    #[derive(Debug)]
+    pub struct LoadedModel<C: ArtifactConfig> {
+        pub model: C::Model,
+        /// `config.json`: the network's shape, its preprocessing, its training settings.
+        pub config: C,
+        /// `metrics.json` as written by training, shown by `--info`.
+        pub report: Value,
+        /// SHA-256 of `model.bpk`.
+        pub model_sha256: String,
+        /// Inference runs on burn's pure-Rust flex backend, natively and in wasm.
+        pub device: Device,
+    }
+
+    impl<C: ArtifactConfig> LoadedModel<C> {
+        /// Parses the artifacts and loads the record into the network the config describes.
+        /// Every failure is a message naming the artifact, never a panic.
+        pub fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
+            let config: C = serde_json::from_slice(artifacts.config_json)
+                .map_err(|e| format!("the embedded config.json is invalid: {e}"))?;
+            let report: Value = serde_json::from_slice(artifacts.metrics_json)
+                .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
+            let record =
+                ModuleRecord::from_bytes(Bytes::from_bytes_vec(artifacts.model_bpk.to_vec()))
+                    .map_err(|e| format!("the embedded model.bpk is invalid: {e}"))?;
+            let device = Device::flex();
+            let model = config
+                .init_model(&device)
+                .try_load_record(record)
+                .map_err(|e| format!("the embedded model.bpk does not fit config.json: {e}"))?;
+            Ok(Self {
+                model,
+                config,
+                report,
+                model_sha256: sha256_hex(artifacts.model_bpk),
+                device,
+            })
+        }
+
+        /// `--info`: the model's name and identity, `details` of its own (input schema,
+        /// classes, preprocessing), and the training report.
+        pub fn info(&self, model: &str, details: Value) -> Value {
+            let mut info = serde_json::Map::new();
+            info.insert("model".into(), model.into());
+            info.insert("model_sha256".into(), self.model_sha256.clone().into());
+            if let Value::Object(details) = details {
+                info.extend(details);
+            }
+            info.insert("training".into(), self.report.clone());
+            Value::Object(info)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_extra_file_is_found_by_name_or_named_when_missing() {
+        let artifacts = Artifacts {
+            model_bpk: b"",
+            config_json: b"",
+            metrics_json: b"",
+            extra: &[("vocab.json", b"{}")],
+        };
+        assert_eq!(artifacts.extra("vocab.json"), Ok(&b"{}"[..]));
+        assert!(
+            artifacts
+                .extra("other.json")
+                .unwrap_err()
+                .contains("other.json")
+        );
+    }
+}

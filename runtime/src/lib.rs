@@ -1,0 +1,18 @@
+//! The wasm-safe layer: what an inference module runs, and the data shapes training shares
+//! with it. Nothing here touches files, sockets, clocks or the environment.
+//!
+//! - [`cli`]: the inference modules' command-line contract;
+//! - [`artifacts`]: the trained files a module embeds, checked at build time and loaded at
+//!   run time (feature `burn`);
+//! - [`classes`]: a classifier's answer and its `--json` shape;
+//! - [`features`]: inputs made of named, range-checked numbers, listed once per model;
+//! - [`settings`]: what `config.json` and `metrics.json` record about a training run;
+//! - [`standardize`], [`digest`]: preprocessing statistics and SHA-256 identities.
+
+pub mod artifacts;
+pub mod classes;
+pub mod cli;
+pub mod digest;
+pub mod features;
+pub mod settings;
+pub mod standardize;

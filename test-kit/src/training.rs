@@ -1,0 +1,185 @@
+//! Checks of training runs and of the committed artifacts, the same for every algorithm.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use runtime::artifacts::{ArtifactConfig, Artifacts, LoadedModel};
+use runtime::settings::{TrainingReport, TrainingSettings};
+use serde::de::DeserializeOwned;
+use train_kit::cli::TrainAlgorithm;
+use train_kit::paths::workspace_root;
+
+use crate::process::{stderr, stdout};
+
+/// The seed every committed model was trained with.
+pub const COMMITTED_SEED: u64 = 42;
+
+/// Runs a training binary with `args` and `--artifact-dir artifact_dir`, asserting success
+/// (the failure message carries both output streams).
+pub fn train_ok(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
+    let output = Command::new(binary)
+        .args(args)
+        .arg("--artifact-dir")
+        .arg(artifact_dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    assert!(
+        output.status.success(),
+        "{binary} {args:?} failed:\n{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    output
+}
+
+/// Runs a training binary expecting it to refuse: exit code `code`, no panic, and nothing
+/// written to `artifact_dir`. Returns stderr.
+pub fn train_refused(binary: &str, args: &[&str], artifact_dir: &Path, code: i32) -> String {
+    let output = Command::new(binary)
+        .args(args)
+        .arg("--artifact-dir")
+        .arg(artifact_dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(code), "{args:?}: {message}");
+    assert!(!message.contains("panicked"), "{message}");
+    assert!(!artifact_dir.exists(), "nothing is written on refusal");
+    message
+}
+
+/// The `metrics.json` of an artifact directory.
+pub fn read_report<E: DeserializeOwned>(dir: &Path) -> TrainingReport<E> {
+    read_json(&dir.join("metrics.json"))
+}
+
+/// A JSON file, parsed; panics naming the file.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> T {
+    let bytes = fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} is invalid: {e}", path.display()))
+}
+
+/// Asserts a training run wrote its artifacts whole: the common files and the algorithm's
+/// `extra` ones, burn's metric logs, and no staging leftovers beside the directory.
+pub fn assert_complete_artifacts(dir: &Path, extra: &[&str]) {
+    let common = ["model.bpk", "config.json", "metrics.json", "training.png"];
+    for name in common.iter().chain(extra) {
+        assert!(dir.join(name).is_file(), "{name} is written");
+    }
+    assert!(
+        dir.join("train/epoch-1/Loss.log").is_file(),
+        "burn's metric logs are kept"
+    );
+    let parent = dir.parent().expect("an artifact directory has a parent");
+    let leftovers: Vec<PathBuf> = fs::read_dir(parent)
+        .expect("the parent is readable")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "no staging leftovers: {leftovers:?}");
+}
+
+/// Asserts that `settings` are the algorithm's defaults with the committed seed: what a bare
+/// run of its training binary uses.
+pub fn assert_trained_with_defaults<O>(settings: &TrainingSettings<O>, algorithm: &TrainAlgorithm) {
+    let defaults = &algorithm.defaults;
+    assert_eq!(
+        (
+            settings.epochs,
+            settings.batch_size,
+            settings.learning_rate,
+            settings.seed
+        ),
+        (
+            defaults.epochs,
+            defaults.batch_size,
+            defaults.learning_rate,
+            COMMITTED_SEED
+        ),
+        "{}: trained with the committed defaults",
+        algorithm.name
+    );
+    assert_eq!(settings.optimizer, defaults.optimizer, "{}", algorithm.name);
+    assert_eq!(settings.schedule, defaults.schedule, "{}", algorithm.name);
+}
+
+/// Asserts that a CPU training binary is deterministic on each CPU backend: two runs with
+/// `args` and the same seed write the same `model.bpk` bytes, another seed another model.
+pub fn assert_same_seed_same_bytes(binary: &str, args: &[&str]) {
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    for backend in ["flex", "ndarray"] {
+        let model = |name: &str, seed: &str| {
+            let dir = temp.path().join(format!("{backend}-{name}"));
+            let mut all = args.to_vec();
+            all.extend(["--backend", backend, "--seed", seed]);
+            train_ok(binary, &all, &dir);
+            fs::read(dir.join("model.bpk")).expect("model.bpk is written")
+        };
+        let first = model("a", "7");
+        assert_eq!(first, model("b", "7"), "{backend}: same seed, same bytes");
+        assert_ne!(
+            first,
+            model("c", "8"),
+            "{backend}: another seed, another model"
+        );
+    }
+}
+
+/// `artifacts/<algorithm>/` of the workspace.
+pub fn committed_dir(algorithm: &str) -> PathBuf {
+    workspace_root().join("artifacts").join(algorithm)
+}
+
+/// The committed model of `algorithm`, loaded as its inference module loads it, with its
+/// `metrics.json`; asserts that the report describes this very `model.bpk` (same SHA-256).
+pub fn load_committed<C, E>(algorithm: &str) -> (LoadedModel<C>, TrainingReport<E>)
+where
+    C: ArtifactConfig,
+    E: DeserializeOwned,
+{
+    let dir = committed_dir(algorithm);
+    let read = |name: &str| {
+        let path = dir.join(name);
+        fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    };
+    let (model_bpk, config_json, metrics_json) =
+        (read("model.bpk"), read("config.json"), read("metrics.json"));
+    let artifacts = Artifacts {
+        model_bpk: &model_bpk,
+        config_json: &config_json,
+        metrics_json: &metrics_json,
+        extra: &[],
+    };
+    let committed = LoadedModel::<C>::load(&artifacts)
+        .unwrap_or_else(|e| panic!("the committed {algorithm} model does not load: {e}"));
+    let report: TrainingReport<E> = read_report(&dir);
+    assert_eq!(
+        report.model_sha256, committed.model_sha256,
+        "metrics.json describes the committed model.bpk"
+    );
+    (committed, report)
+}
+
+/// Trains again with `--config artifacts/<algorithm>/config.json` and asserts the run
+/// reproduces the committed `model.bpk` and `config.json` byte for byte: every setting that
+/// shaped the model is recorded.
+pub fn assert_reproducible_from_config(binary: &str, algorithm: &str) {
+    let committed = committed_dir(algorithm);
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    let dir = temp.path().join(algorithm);
+    let config = committed.join("config.json");
+    let config = config.to_str().expect("a UTF-8 path");
+    train_ok(binary, &["--config", config], &dir);
+    for name in ["model.bpk", "config.json"] {
+        let (again, original) = (dir.join(name), committed.join(name));
+        assert!(
+            fs::read(&again).ok() == fs::read(&original).ok(),
+            "{algorithm}: training again from config.json gives the committed {name}"
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! The training layer: what every `<algo>-ndarray` / `<algo>-wgpu` binary shares, written once.
+//!
+//! - [`cli`]: the command line, the algorithm's description and defaults, `--config`;
+//! - [`paths`], [`download`], [`artifact`]: where data and artifacts live, verified dataset
+//!   files, files and directories written whole or not at all;
+//! - [`split`]: seeded, stratified splits;
+//! - [`runner`]: burn's learner with the recorded optimiser and schedule, the supervised steps;
+//! - [`epoch_log`], [`curves`], [`plot`]: one line per epoch, the curves, the charts;
+//! - [`evaluation`]: a classifier's accuracy, loss and confusion matrix;
+//! - [`save`]: `model.bpk` with deterministic bytes, `config.json`, `metrics.json`.
+
+pub mod artifact;
+pub mod cli;
+pub mod curves;
+pub mod download;
+pub mod epoch_log;
+pub mod evaluation;
+pub mod paths;
+pub mod plot;
+pub mod runner;
+pub mod save;
+pub mod split;

@@ -1,0 +1,168 @@
+//! `cargo xtask setup`: the wasm toolchain (rustup's target or the build-std fallback), the
+//! pinned wasmtime CLI and lavapipe, each installed only when missing.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use crate::process::{cargo, run, stdout_of, succeeds, succeeds_within};
+use crate::wasm::WASM_TARGET;
+
+/// Pinned: wasmtime-cli 50 needs a newer rustc than the project's MSRV.
+const WASMTIME_VERSION: &str = "48.0.8";
+/// Debian packages for building std for wasm32-wasip1 from source when rustup cannot
+/// download the target.
+const BUILD_STD_PACKAGES: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "wasi-libc",
+    "lld-19",
+];
+/// Debian packages for lavapipe, the software Vulkan device the wgpu tests run on.
+const LAVAPIPE_PACKAGES: &[&str] = &["mesa-vulkan-drivers", "libvulkan1"];
+/// How long `rustup target add` may try: without a route to rustup's server it can hang.
+const RUSTUP_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// What the other commands need from setup.
+pub(crate) struct Tools {
+    pub(crate) wasm: WasmToolchain,
+    pub(crate) wasmtime: PathBuf,
+}
+
+pub(crate) fn setup() -> Result<Tools> {
+    let wasm = wasm_toolchain()?;
+    let wasmtime = ensure_wasmtime()?;
+    ensure_lavapipe()?;
+    Ok(Tools { wasm, wasmtime })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WasmToolchain {
+    /// rustup's prebuilt wasm32-wasip1 standard library: what users have.
+    Rustup,
+    /// std built from source by Debian's rustc-web, for machines where rustup cannot
+    /// download the target.
+    BuildStd,
+}
+
+pub(crate) fn wasm_toolchain() -> Result<WasmToolchain> {
+    if let Ok(forced) = env::var("XTASK_WASM_TOOLCHAIN") {
+        return match forced.as_str() {
+            "rustup" => Ok(WasmToolchain::Rustup),
+            "build-std" => {
+                ensure_debian_packages(BUILD_STD_PACKAGES)?;
+                println!("wasm: build-std fallback (forced by XTASK_WASM_TOOLCHAIN)");
+                Ok(WasmToolchain::BuildStd)
+            }
+            other => bail!("XTASK_WASM_TOOLCHAIN is '{other}'; use `rustup` or `build-std`"),
+        };
+    }
+    if rustup_target_installed() {
+        println!("wasm: using the installed rustup target {WASM_TARGET}");
+        return Ok(WasmToolchain::Rustup);
+    }
+    println!("wasm: {WASM_TARGET} is not installed; trying `rustup target add {WASM_TARGET}`");
+    let mut add_target = Command::new("rustup");
+    add_target.args(["target", "add", WASM_TARGET]);
+    if succeeds_within(add_target, RUSTUP_TIMEOUT) && rustup_target_installed() {
+        println!("wasm: installed the rustup target {WASM_TARGET}");
+        return Ok(WasmToolchain::Rustup);
+    }
+    println!(
+        "wasm: rustup could not provide {WASM_TARGET}; using the build-std fallback \
+         (std built from source with Debian's rustc-web)"
+    );
+    ensure_debian_packages(BUILD_STD_PACKAGES)?;
+    Ok(WasmToolchain::BuildStd)
+}
+
+/// Whether the active toolchain has the target's standard library.
+fn rustup_target_installed() -> bool {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    stdout_of(Command::new(rustc).args(["--print", "sysroot"]))
+        .map(|sysroot| {
+            Path::new(&sysroot)
+                .join("lib/rustlib")
+                .join(WASM_TARGET)
+                .join("lib")
+        })
+        .is_some_and(|lib| lib.is_dir())
+}
+
+fn debian_package_installed(package: &str) -> bool {
+    stdout_of(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
+        .is_some_and(|status| status == "install ok installed")
+}
+
+fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !debian_package_installed(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = format!("apt-get install -y {}", missing.join(" "));
+    let is_root = stdout_of(Command::new("id").arg("-u")).as_deref() == Some("0");
+    if !is_root || !succeeds(Command::new("apt-get").arg("--version")) {
+        bail!(
+            "missing Debian packages {}; install them with `sudo {install}`",
+            missing.join(", ")
+        );
+    }
+    println!("setup: installing {}", missing.join(" "));
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+pub(crate) fn ensure_wasmtime() -> Result<PathBuf> {
+    let installed = cargo_home().join("bin").join("wasmtime");
+    for candidate in [PathBuf::from("wasmtime"), installed.clone()] {
+        if let Some(version) = stdout_of(Command::new(&candidate).arg("--version")) {
+            println!("wasmtime: {version}");
+            return Ok(candidate);
+        }
+    }
+    println!(
+        "wasmtime: not found; installing wasmtime-cli {WASMTIME_VERSION} (about 10 minutes on 2 cores)"
+    );
+    run(cargo().args([
+        "install",
+        &format!("wasmtime-cli@{WASMTIME_VERSION}"),
+        "--locked",
+    ]))?;
+    Ok(installed)
+}
+
+fn cargo_home() -> PathBuf {
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+}
+
+fn ensure_lavapipe() -> Result<()> {
+    if !cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    let has_lavapipe = fs::read_dir("/usr/share/vulkan/icd.d")
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("lvp_icd"))
+        })
+        .unwrap_or(false);
+    if has_lavapipe {
+        return Ok(());
+    }
+    ensure_debian_packages(LAVAPIPE_PACKAGES)
+}

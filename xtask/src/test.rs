@@ -1,0 +1,46 @@
+//! `cargo xtask test`: set up, check formatting and lints, build the wasm modules, run every test.
+
+use std::fs;
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::paths::target_dir;
+use crate::process::{cargo, run};
+use crate::setup::setup;
+use crate::wasm::{build_wasm_with, wasm_output_dir};
+
+pub(crate) fn test() -> Result<()> {
+    let tools = setup()?;
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--release",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    build_wasm_with(tools.wasm, &[])?;
+    let runtime_dir = tempfile_dir("xdg-runtime")?;
+    run(cargo()
+        .args(["test", "--workspace", "--all-features", "--release"])
+        .env("WASMTIME", &tools.wasmtime)
+        .env("WASM_MODULE_DIR", wasm_output_dir())
+        // wgpu's Vulkan loader warns without it; a private directory keeps the logs clean.
+        .env("XDG_RUNTIME_DIR", &runtime_dir))
+}
+
+/// A private, empty directory under the target directory.
+fn tempfile_dir(name: &str) -> Result<PathBuf> {
+    let dir = target_dir().join(name);
+    fs::create_dir_all(&dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(dir)
+}
