@@ -16,8 +16,8 @@ use mnist::training::ALGORITHM;
 use runtime::digest::sha256_hex;
 use runtime::settings::TrainingReport;
 use test_kit::training::{
-    assert_complete_artifacts, assert_trained_with_defaults, load_committed, read_report, train_ok,
-    train_refused,
+    assert_complete_artifacts, assert_same_seed_same_bytes, assert_trained_with_defaults,
+    load_committed, read_report, train_ok, train_refused,
 };
 use train_kit::paths::resolve_data_dir;
 
@@ -115,31 +115,7 @@ fn ndarray_backend_trains_too() {
 /// Initialisation, shuffling, dropout and the random shifts are all seeded.
 #[test]
 fn same_seed_gives_the_same_model_bytes_on_each_cpu_backend() {
-    let temp = tempfile::tempdir().unwrap();
-    for backend in ["flex", "ndarray"] {
-        let model = |name: &str, seed: &str| {
-            let dir = temp.path().join(format!("{backend}-{name}"));
-            let args = [
-                "--limit",
-                "300",
-                "--epochs",
-                "1",
-                "--backend",
-                backend,
-                "--seed",
-                seed,
-            ];
-            train_ok(CPU, &args, &dir);
-            fs::read(dir.join("model.bpk")).unwrap()
-        };
-        let first = model("a", "7");
-        assert_eq!(first, model("b", "7"), "{backend}: same seed, same bytes");
-        assert_ne!(
-            first,
-            model("c", "8"),
-            "{backend}: another seed, another model"
-        );
-    }
+    assert_same_seed_same_bytes(CPU, &["--limit", "300", "--epochs", "1"]);
 }
 
 fn write_png(path: &Path, item: &MnistItem) {

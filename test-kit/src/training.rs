@@ -15,15 +15,20 @@ use crate::process::{stderr, stdout};
 /// The seed every committed model was trained with.
 pub const COMMITTED_SEED: u64 = 42;
 
-/// Runs a training binary with `args` and `--artifact-dir artifact_dir`, asserting success
-/// (the failure message carries both output streams).
-pub fn train_ok(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
-    let output = Command::new(binary)
+/// Runs a training binary with `args` and `--artifact-dir artifact_dir`.
+fn train(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
+    Command::new(binary)
         .args(args)
         .arg("--artifact-dir")
         .arg(artifact_dir)
         .output()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"))
+}
+
+/// Runs a training binary with `args` and `--artifact-dir artifact_dir`, asserting success
+/// (the failure message carries both output streams).
+pub fn train_ok(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
+    let output = train(binary, args, artifact_dir);
     assert!(
         output.status.success(),
         "{binary} {args:?} failed:\n{}\n{}",
@@ -36,12 +41,7 @@ pub fn train_ok(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
 /// Runs a training binary expecting it to refuse: exit code `code`, no panic, and nothing
 /// written to `artifact_dir`. Returns stderr.
 pub fn train_refused(binary: &str, args: &[&str], artifact_dir: &Path, code: i32) -> String {
-    let output = Command::new(binary)
-        .args(args)
-        .arg("--artifact-dir")
-        .arg(artifact_dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let output = train(binary, args, artifact_dir);
     let message = stderr(&output);
     assert_eq!(output.status.code(), Some(code), "{args:?}: {message}");
     assert!(!message.contains("panicked"), "{message}");
