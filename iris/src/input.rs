@@ -46,7 +46,7 @@ impl TryFrom<Map<String, Value>> for IrisInput {
 
     fn try_from(mut object: Map<String, Value>) -> Result<Self, String> {
         let measurements = take_features(&mut object, &FEATURES)?;
-        refuse_unknown(&object, &keys(&FEATURES))?;
+        refuse_unknown(&object, keys(&FEATURES))?;
         Ok(Self { measurements })
     }
 }

@@ -46,11 +46,15 @@ pub fn take_features<const N: usize>(
 }
 
 /// Refuses any key left in `object` once the known ones were taken, naming the known keys.
-pub fn refuse_unknown(object: &Map<String, Value>, known: &[&str]) -> Result<(), String> {
+/// The known keys are only listed when there is an unknown one.
+pub fn refuse_unknown<'a>(
+    object: &Map<String, Value>,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Result<(), String> {
     let Some(unknown) = object.keys().next() else {
         return Ok(());
     };
-    let expected: Vec<String> = known.iter().map(|key| format!("`{key}`")).collect();
+    let expected: Vec<String> = known.into_iter().map(|key| format!("`{key}`")).collect();
     Err(format!(
         "unknown field `{unknown}`, expected one of {}",
         expected.join(", ")
@@ -128,7 +132,7 @@ mod tests {
         let mut input = object(r#"{"width": 2, "length": 1.5}"#);
         assert_eq!(take_features(&mut input, &TABLE), Ok([1.5, 2.0]));
         assert!(input.is_empty());
-        assert_eq!(refuse_unknown(&input, &keys(&TABLE)), Ok(()));
+        assert_eq!(refuse_unknown(&input, keys(&TABLE)), Ok(()));
     }
 
     #[test]
@@ -136,7 +140,7 @@ mod tests {
         let message = |json: &str| {
             let mut input = object(json);
             take_features(&mut input, &TABLE)
-                .and_then(|_| refuse_unknown(&input, &keys(&TABLE)))
+                .and_then(|_| refuse_unknown(&input, keys(&TABLE)))
                 .unwrap_err()
         };
         assert_eq!(message(r#"{"length": 1}"#), "missing field `width`");

@@ -176,9 +176,11 @@ pub fn assert_reproducible_from_config(binary: &str, algorithm: &str) {
     let config = config.to_str().expect("a UTF-8 path");
     train_ok(binary, &["--config", config], &dir);
     for name in ["model.bpk", "config.json"] {
-        let (again, original) = (dir.join(name), committed.join(name));
+        let read = |path: PathBuf| {
+            fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        };
         assert!(
-            fs::read(&again).ok() == fs::read(&original).ok(),
+            read(dir.join(name)) == read(committed.join(name)),
             "{algorithm}: training again from config.json gives the committed {name}"
         );
     }

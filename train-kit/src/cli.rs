@@ -101,15 +101,22 @@ impl fmt::Display for CpuBackend {
     }
 }
 
+/// What both kinds of binary take: the common options and the algorithm's own.
+#[derive(Debug, Args)]
+struct CommonArgs<O: Args> {
+    #[command(flatten)]
+    train: TrainArgs,
+    #[command(flatten)]
+    options: O,
+}
+
 #[derive(Debug, Parser)]
 struct CpuCli<O: Args> {
     /// CPU backend to train on
     #[arg(long, value_enum, default_value_t = CpuBackend::Flex)]
     backend: CpuBackend,
     #[command(flatten)]
-    train: TrainArgs,
-    #[command(flatten)]
-    options: O,
+    common: CommonArgs<O>,
 }
 
 /// Everything a training function needs, resolved.
@@ -132,17 +139,105 @@ struct Parsed<C> {
     given: Vec<String>,
 }
 
+/// One training binary: its name (`iris-ndarray`) and the algorithm it trains.
+struct Binary {
+    name: String,
+    algorithm: TrainAlgorithm,
+}
+
+impl Binary {
+    fn new(algorithm: TrainAlgorithm, suffix: &str) -> Self {
+        Self {
+            name: format!("{}-{suffix}", algorithm.name),
+            algorithm,
+        }
+    }
+
+    /// Parses this binary's command line; `hardware` says where it trains, for the help text.
+    fn parse<P: Parser>(&self, hardware: &str) -> Parsed<P> {
+        let algorithm = self.algorithm;
+        let about = format!(
+            "Trains {} on {hardware} and writes artifacts/{}/",
+            algorithm.model, algorithm.name
+        );
+        let defaults = algorithm.defaults;
+        let command = P::command()
+            .name(self.name.clone())
+            .bin_name(self.name.clone())
+            .about(about)
+            .mut_arg("epochs", |a| with_default(a, defaults.epochs.to_string()))
+            .mut_arg("batch_size", |a| {
+                with_default(a, defaults.batch_size.to_string())
+            })
+            .mut_arg("learning_rate", |a| {
+                with_default(a, defaults.learning_rate.to_string())
+            });
+        let options: Vec<String> = command
+            .get_arguments()
+            .map(|arg| arg.get_id().to_string())
+            .collect();
+        let matches = command.get_matches();
+        let cli = P::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        Parsed {
+            cli,
+            given: given_training_options(&matches, &options),
+        }
+    }
+
+    /// Resolves directories and settings, logs them, trains, and turns the outcome into an
+    /// exit code: 0, 2 for settings that cannot be used, 1 for a failed run.
+    fn run<O: TrainOptions>(
+        &self,
+        (device, backend): (Device, String),
+        common: CommonArgs<O>,
+        given: &[String],
+        train: impl FnOnce(&TrainRun<O>) -> Result<()>,
+    ) -> ExitCode {
+        let args = &common.train;
+        let settings = match resolve_settings(self.algorithm, args, common.options, given) {
+            Ok(settings) => settings,
+            Err(error) => return self.fail(&error, 2),
+        };
+        let data_dir = resolve_data_dir(args.data_dir.as_deref());
+        let artifact_dir = resolve_artifact_dir(args.artifact_dir.as_deref(), self.algorithm.name);
+        let binary = &self.name;
+        eprintln!("{binary}: backend {backend}");
+        eprintln!(
+            "{binary}: data directory {} (from {})",
+            data_dir.path.display(),
+            data_dir.chosen_by
+        );
+        if let Some(config) = &args.config {
+            eprintln!("{binary}: settings from {}", config.display());
+        }
+        let run = TrainRun {
+            algorithm: self.algorithm,
+            device,
+            backend,
+            settings,
+            data_dir,
+            artifact_dir,
+        };
+        match train(&run) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => self.fail(&error, 1),
+        }
+    }
+
+    /// Prints `error` as one line and returns `code`.
+    fn fail(&self, error: &anyhow::Error, code: u8) -> ExitCode {
+        eprintln!("{}: error: {error:#}", self.name);
+        ExitCode::from(code)
+    }
+}
+
 /// `main` of an `<algo>-ndarray` binary.
 pub fn cpu_main<O: TrainOptions>(
     algorithm: TrainAlgorithm,
     train: impl FnOnce(&TrainRun<O>) -> Result<()>,
 ) -> ExitCode {
-    let binary = format!("{}-ndarray", algorithm.name);
-    let about = format!(
-        "Trains {} on the CPU and writes artifacts/{}/",
-        algorithm.model, algorithm.name
-    );
-    let parsed: Parsed<CpuCli<O>> = parse(&binary, &about, algorithm.defaults);
+    let binary = Binary::new(algorithm, "ndarray");
+    let parsed: Parsed<CpuCli<O>> = binary.parse("the CPU");
     let cli = parsed.cli;
     let device = match cli.backend {
         CpuBackend::Flex => Device::flex(),
@@ -150,40 +245,7 @@ pub fn cpu_main<O: TrainOptions>(
         CpuBackend::Ndarray => Device::ndarray(),
     };
     let backend = cli.backend.to_string();
-    run_training(
-        &binary,
-        algorithm,
-        device,
-        backend,
-        &cli.train,
-        cli.options,
-        &parsed.given,
-        train,
-    )
-}
-
-fn parse<P: Parser>(binary: &str, about: &str, defaults: TrainDefaults) -> Parsed<P> {
-    let command = P::command()
-        .name(binary.to_owned())
-        .bin_name(binary.to_owned())
-        .about(about.to_owned())
-        .mut_arg("epochs", |a| with_default(a, defaults.epochs.to_string()))
-        .mut_arg("batch_size", |a| {
-            with_default(a, defaults.batch_size.to_string())
-        })
-        .mut_arg("learning_rate", |a| {
-            with_default(a, defaults.learning_rate.to_string())
-        });
-    let options: Vec<String> = command
-        .get_arguments()
-        .map(|arg| arg.get_id().to_string())
-        .collect();
-    let matches = command.get_matches();
-    let cli = P::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    Parsed {
-        cli,
-        given: given_training_options(&matches, &options),
-    }
+    binary.run((device, backend), cli.common, &parsed.given, train)
 }
 
 /// The algorithm's default for an option the derive declared without one.
@@ -201,54 +263,6 @@ fn given_training_options(matches: &ArgMatches, options: &[String]) -> Vec<Strin
         .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
         .map(|id| format!("--{}", id.replace('_', "-")))
         .collect()
-}
-
-/// Resolves directories and settings, logs them, trains, and turns the outcome into an exit
-/// code: 0, 2 for settings that cannot be used, 1 for a failed run.
-#[allow(clippy::too_many_arguments)]
-fn run_training<O: TrainOptions>(
-    binary: &str,
-    algorithm: TrainAlgorithm,
-    device: Device,
-    backend: String,
-    args: &TrainArgs,
-    options: O,
-    given: &[String],
-    train: impl FnOnce(&TrainRun<O>) -> Result<()>,
-) -> ExitCode {
-    let settings = match resolve_settings(algorithm, args, options, given) {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("{binary}: error: {error:#}");
-            return ExitCode::from(2);
-        }
-    };
-    let data_dir = resolve_data_dir(args.data_dir.as_deref());
-    let artifact_dir = resolve_artifact_dir(args.artifact_dir.as_deref(), algorithm.name);
-    eprintln!("{binary}: backend {backend}");
-    eprintln!(
-        "{binary}: data directory {} (from {})",
-        data_dir.path.display(),
-        data_dir.chosen_by
-    );
-    if let Some(config) = &args.config {
-        eprintln!("{binary}: settings from {}", config.display());
-    }
-    let run = TrainRun {
-        algorithm,
-        device,
-        backend,
-        settings,
-        data_dir,
-        artifact_dir,
-    };
-    match train(&run) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("{binary}: error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
 }
 
 /// The settings of the run: from `--config`, or from the options and the algorithm's defaults.
@@ -345,9 +359,7 @@ mod gpu {
         #[arg(long, value_enum, default_value_t = Adapter::Best)]
         adapter: Adapter,
         #[command(flatten)]
-        train: TrainArgs,
-        #[command(flatten)]
-        options: O,
+        common: CommonArgs<O>,
     }
 
     /// `main` of an `<algo>-wgpu` binary.
@@ -355,30 +367,13 @@ mod gpu {
         algorithm: TrainAlgorithm,
         train: impl FnOnce(&TrainRun<O>) -> Result<()>,
     ) -> ExitCode {
-        let binary = format!("{}-wgpu", algorithm.name);
-        let about = format!(
-            "Trains {} on a GPU through wgpu and writes artifacts/{}/",
-            algorithm.model, algorithm.name
-        );
-        let parsed: Parsed<WgpuCli<O>> = parse(&binary, &about, algorithm.defaults);
+        let binary = Binary::new(algorithm, "wgpu");
+        let parsed: Parsed<WgpuCli<O>> = binary.parse("a GPU through wgpu");
         let cli = parsed.cli;
-        let (device, backend) = match wgpu_device(cli.adapter) {
-            Ok(found) => found,
-            Err(error) => {
-                eprintln!("{binary}: error: {error:#}");
-                return ExitCode::FAILURE;
-            }
-        };
-        run_training(
-            &binary,
-            algorithm,
-            device,
-            backend,
-            &cli.train,
-            cli.options,
-            &parsed.given,
-            train,
-        )
+        match wgpu_device(cli.adapter) {
+            Ok(found) => binary.run(found, cli.common, &parsed.given, train),
+            Err(error) => binary.fail(&error, 1),
+        }
     }
 
     /// Acquires the adapter up front, so a machine without one gets a message instead of a

@@ -2,13 +2,12 @@
 //! training mean, as Cortez et al. (2009) report them, and on the validation split.
 
 use anyhow::{Result, anyhow};
-use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use runtime::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DATA_PLAN, DataPlan, WineBatcher, WineItem, WineSplits};
-use crate::input::TargetScale;
+use crate::data::{DATA_PLAN, DataPlan, WineItem, WineSplits};
+use crate::input::{TargetScale, WineInput, model_input};
 use crate::model::WineModel;
 
 /// Regression figures on one split.
@@ -73,13 +72,9 @@ pub fn predicted_qualities(
     items: &[WineItem],
     device: &Device,
 ) -> Result<Vec<f32>> {
-    let batch = WineBatcher {
-        preprocessing: preprocessing.clone(),
-        target,
-    }
-    .batch(items.to_vec(), device);
+    let inputs: Vec<WineInput> = items.iter().map(|item| item.input).collect();
     let outputs = model
-        .forward(batch.inputs)
+        .forward(model_input(&inputs, preprocessing, device))
         .into_data()
         .try_into_vec::<f32>()
         .map_err(|e| anyhow!("cannot read the model's output: {e:?}"))?;
@@ -87,7 +82,7 @@ pub fn predicted_qualities(
 }
 
 /// The experts' scores of `items`.
-pub fn qualities(items: &[WineItem]) -> Vec<f32> {
+fn qualities(items: &[WineItem]) -> Vec<f32> {
     items.iter().map(|item| f32::from(item.quality)).collect()
 }
 

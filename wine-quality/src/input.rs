@@ -104,9 +104,7 @@ impl TryFrom<Map<String, Value>> for WineInput {
             .remove(TYPE_KEY)
             .ok_or_else(|| format!("missing field `{TYPE_KEY}`"))?;
         let wine_type = serde_json::from_value(wine_type).map_err(|e| e.to_string())?;
-        let mut known = keys(&FEATURES).to_vec();
-        known.push(TYPE_KEY);
-        refuse_unknown(&object, &known)?;
+        refuse_unknown(&object, keys(&FEATURES).into_iter().chain([TYPE_KEY]))?;
         Ok(Self {
             measurements,
             wine_type,
