@@ -137,6 +137,12 @@ fn settings_that_cannot_be_used_are_refused_before_training() {
         message.contains("cannot read /nonexistent/config.json"),
         "{message}"
     );
+    let metrics = test_kit::training::committed_dir("iris").join("metrics.json");
+    let message = train_refused(CPU, &["--config", metrics.to_str().unwrap()], &out, 2);
+    assert!(
+        message.contains("is not a config.json of this algorithm"),
+        "{message}"
+    );
 }
 
 /// The committed `artifacts/iris` is what the committed defaults produce, its report tells
