@@ -7,8 +7,9 @@ use ag_news::data::{TEST_CSV, load_items, single_file_split};
 use ag_news::inference::AgNewsPredictor;
 use ag_news::input::{AgNewsInput, CLASSES, MAX_TEXT_BYTES};
 use runtime::cli::InferenceModel;
-use test_kit::contract::{ModuleUnderTest, check_contract};
+use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
 use test_kit::process::expect_success;
+use test_kit::runtimes::Call;
 use test_kit::training::{committed_dir, read_json};
 use train_kit::paths::resolve_data_dir;
 
@@ -29,6 +30,27 @@ fn both(args: &[&str], stdin: &str) -> std::process::Output {
 #[test]
 fn the_module_keeps_the_cli_contract() {
     check_contract(&module());
+}
+
+/// The same module file under wasmtime, wasmi and Node.js's WASI: the same lines, messages
+/// and exit codes, with non-ASCII text.
+#[test]
+fn the_module_answers_the_same_under_every_runtime() {
+    check_independent_runtimes(
+        &module(),
+        &[
+            Call {
+                args: &[
+                    r#"{"title": "Zürich: Börse schließt höher", "description": "日本の株価が上昇し、ユーロも堅調 — «très bien»"}"#,
+                ],
+                stdin: "",
+            },
+            Call {
+                args: &["--json", "-"],
+                stdin: r#"{"title": "Ölpreis fällt 🛢️", "description": "Förderländer erhöhen die Produktion"}"#,
+            },
+        ],
+    );
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! Training: the algorithm as its binaries present it, the learner's steps, and the run that
 //! writes `artifacts/ag-news/`.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -19,7 +18,7 @@ use train_kit::save::{RunInfo, save_run};
 use crate::config::{AgNewsConfig, AgNewsOptions};
 use crate::data::{
     AgNewsBatch, AgNewsBatcher, AgNewsItem, DataPlan, EncodedItem, describe, encode_items,
-    load_split,
+    load_datasets, load_split,
 };
 use crate::evaluation::evaluate;
 use crate::inference::VOCAB_JSON;
@@ -46,7 +45,13 @@ pub fn train(run: &TrainRun<AgNewsOptions>) -> Result<()> {
     let started = Instant::now();
     let settings = &run.settings;
     let options = &settings.options;
-    let split = load_split(&run.data_dir.path, options, settings.seed)?;
+    // `--dataset` files are read as given (layouts detected and announced); without them,
+    // the canonical files under the data directory, verified against their checksums.
+    let split = if run.datasets.is_empty() {
+        load_split(&run.data_dir.path, options, settings.seed)?
+    } else {
+        load_datasets(&run.datasets, options, settings.seed)?
+    };
     println!("ag-news: data: {}", describe(&split.plan));
     println!(
         "ag-news: {} training and {} evaluation articles",
@@ -109,7 +114,7 @@ pub fn train(run: &TrainRun<AgNewsOptions>) -> Result<()> {
         &device,
     )?;
     write_atomic(&stage.path().join(VOCAB_JSON), &vocab_json)?;
-    if let DataPlan::SingleFileSplit { .. } = split.plan {
+    if let DataPlan::SingleFileSplit { .. } | DataPlan::DatasetSplit { .. } = split.plan {
         let rows: Vec<usize> = split.evaluation.iter().map(|item| item.row).collect();
         write_json_atomic(&stage.path().join("evaluation_rows.json"), &rows)?;
     }
@@ -118,12 +123,7 @@ pub fn train(run: &TrainRun<AgNewsOptions>) -> Result<()> {
         model: model_config,
         training: settings.clone(),
     };
-    let datasets: BTreeMap<String, String> = split
-        .files
-        .into_iter()
-        .map(|(path, file)| (path.to_owned(), file.sha256))
-        .collect();
-    let info = RunInfo::new(run, started, datasets);
+    let info = RunInfo::new(run, started, split.datasets);
     let (report, destination) = save_run(
         stage,
         model,

@@ -6,12 +6,13 @@ use std::fs;
 use std::path::Path;
 
 use ag_news::config::AgNewsConfig;
-use ag_news::data::{DataPlan, TEST_CSV, load_items, single_file_split};
+use ag_news::data::{ACCEPTED, DataPlan, TEST_CSV, load_items, single_file_split};
 use ag_news::evaluation::{AgNewsEvaluation, evaluate};
 use ag_news::tokenizer::Tokenizer;
 use ag_news::training::ALGORITHM;
 use runtime::digest::sha256_hex;
 use runtime::settings::TrainingReport;
+use test_kit::cocos::CocosDir;
 use test_kit::training::{
     assert_complete_artifacts, assert_trained_with_defaults, committed_dir, load_committed,
     read_report, train_ok, train_refused,
@@ -65,6 +66,128 @@ fn without_train_csv_it_fails_and_names_the_option_instead_of_falling_back() {
     let stderr = train_refused(CPU, &["--data-dir", data_dir], &out, 1);
     assert!(stderr.contains("--single-file-split test.csv"), "{stderr}");
     assert!(stderr.contains("has md5"), "{stderr}");
+}
+
+/// The release's test.csv, as the canonical data directory holds it.
+fn test_csv() -> Vec<u8> {
+    fs::read(TEST_CSV.fetch(&resolve_data_dir(None).path).unwrap().path).unwrap()
+}
+
+/// Cocos AI: test.csv uploaded under another name is detected, split 80/20 as
+/// `--single-file-split test.csv` splits it (the same evaluation rows), said so, and recorded.
+#[test]
+fn cocos_one_uploaded_csv_is_split_and_said_so() {
+    let cocos = CocosDir::new();
+    let dataset = cocos.upload("ag_news_test.csv", &test_csv());
+    let stdout = cocos.train_ok(CPU, &[&dataset], &["--epochs", "1"]);
+    let layout = "AG News release CSV (no header), 7600 articles, split 80/20: 6080 training, \
+                  1520 evaluation";
+    assert!(
+        stdout.contains(&format!("ag-news: {dataset}: read as {layout}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("SINGLE-FILE SPLIT (one --dataset file)"),
+        "{stdout}"
+    );
+    assert_complete_artifacts(&cocos.results(), &["vocab.json", "evaluation_rows.json"]);
+    let records = cocos.assert_recorded::<AgNewsEvaluation>(&[&dataset]);
+    assert_eq!(records[0].layout, layout);
+    let report = report(&cocos.results());
+    assert_eq!(report.datasets.len(), 1);
+    assert_eq!(
+        report.evaluation.data,
+        DataPlan::DatasetSplit { file: dataset }
+    );
+    assert_eq!(report.evaluation.examples, 1520);
+    let rows: Vec<usize> =
+        serde_json::from_slice(&fs::read(cocos.results().join("evaluation_rows.json")).unwrap())
+            .unwrap();
+    let test = load_items(&TEST_CSV.fetch(&resolve_data_dir(None).path).unwrap().path).unwrap();
+    let expected: Vec<usize> = single_file_split(test, 42)
+        .1
+        .iter()
+        .map(|i| i.row)
+        .collect();
+    assert_eq!(
+        rows, expected,
+        "the rows --single-file-split test.csv evaluates on"
+    );
+}
+
+/// Cocos AI: a train and a test file, told apart by their names; the Kaggle copy's header
+/// row is detected and said.
+#[test]
+fn cocos_train_and_test_uploads_are_told_apart_by_name() {
+    let test_csv = String::from_utf8(test_csv()).unwrap();
+    let lines: Vec<&str> = test_csv.lines().collect();
+    let kaggle_train = format!(
+        "Class Index,Title,Description\n{}\n",
+        lines[..6000].join("\n")
+    );
+    let cocos = CocosDir::new();
+    let datasets = [
+        cocos.upload(
+            "news_test_part.csv",
+            format!("{}\n", lines[6000..].join("\n")).as_bytes(),
+        ),
+        cocos.upload("Kaggle train.csv", kaggle_train.as_bytes()),
+    ];
+    let datasets: Vec<&str> = datasets.iter().map(String::as_str).collect();
+    let stdout = cocos.train_ok(CPU, &datasets, &["--epochs", "1"]);
+    let layouts = [
+        "AG News release CSV (no header), 1600 articles, evaluation",
+        "AG News CSV with the header Class Index,Title,Description, 6000 articles, training",
+    ];
+    let records = cocos.assert_recorded::<AgNewsEvaluation>(&datasets);
+    for ((dataset, record), layout) in datasets.iter().zip(&records).zip(layouts) {
+        assert_eq!(record.layout, layout);
+        assert!(
+            stdout.contains(&format!("ag-news: {dataset}: read as {layout}")),
+            "{stdout}"
+        );
+    }
+    assert_complete_artifacts(&cocos.results(), &["vocab.json"]);
+    assert!(!cocos.results().join("evaluation_rows.json").exists());
+    let report = report(&cocos.results());
+    assert_eq!(
+        report.evaluation.data,
+        DataPlan::DatasetFiles {
+            train: datasets[1].into(),
+            test: datasets[0].into()
+        }
+    );
+    assert_eq!(report.evaluation.examples, 1600);
+}
+
+/// Cocos AI: a CSV of another data set, or names that do not say which file trains, get one
+/// line naming what was found and what is accepted; nothing is written.
+#[test]
+fn cocos_uploads_that_are_not_ag_news_are_refused_in_one_line() {
+    let cocos = CocosDir::new();
+    // The first rows of UCI's iris.data: inline, as the iris data need not be at hand.
+    let iris = b"5.1,3.5,1.4,0.2,Iris-setosa\n4.9,3.0,1.4,0.2,Iris-setosa\n";
+    let other = cocos.upload("news.csv", iris);
+    let line = cocos.train_refused(CPU, &[&other], &[]);
+    assert!(
+        line.ends_with(&format!(
+            "error: datasets/news.csv: a first row of 5 fields ('5.1,3.5,1.4,0.2,Iris-setosa'), \
+             not 3 (class, title, description); accepted: {ACCEPTED}"
+        )),
+        "{line}"
+    );
+    let a = cocos.upload("a.csv", &test_csv());
+    let b = cocos.upload("b.csv", &test_csv());
+    let line = cocos.train_refused(CPU, &[&a, &b], &[]);
+    assert!(
+        line.contains("cannot tell which of datasets/a.csv (AG News release CSV (no header), 7600 articles) and datasets/b.csv"),
+        "{line}"
+    );
+    let line = cocos.train_refused(CPU, &[&a, &b], &["--single-file-split", "test.csv"]);
+    assert!(
+        line.contains("--single-file-split test.csv splits one file"),
+        "{line}"
+    );
 }
 
 #[test]

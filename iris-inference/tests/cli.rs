@@ -6,8 +6,9 @@ use iris::data::{IRIS_DATA, load_items};
 use iris::inference::IrisPredictor;
 use iris::input::{CLASSES, FEATURES, IrisInput};
 use runtime::cli::InferenceModel;
-use test_kit::contract::{ModuleUnderTest, check_contract};
+use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
 use test_kit::process::expect_success;
+use test_kit::runtimes::Call;
 use train_kit::paths::resolve_data_dir;
 
 const EXAMPLE: &str = IrisPredictor::EXAMPLE;
@@ -23,6 +24,27 @@ fn module() -> ModuleUnderTest {
 #[test]
 fn the_module_keeps_the_cli_contract() {
     check_contract(&module());
+}
+
+/// The same module file under wasmtime, wasmi and Node.js's WASI: the same lines, messages
+/// and exit codes, with non-ASCII text.
+#[test]
+fn the_module_answers_the_same_under_every_runtime() {
+    check_independent_runtimes(
+        &module(),
+        &[
+            Call {
+                args: &[
+                    r#"{"sepal_length": 7.0, "sepal_width": 3.2, "petal_length": 4.7, "petal_width": "été"}"#,
+                ],
+                stdin: "",
+            },
+            Call {
+                args: &["--json", "-"],
+                stdin: r#"[{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}]"#,
+            },
+        ],
+    );
 }
 
 #[test]

@@ -1,17 +1,21 @@
-//! The UCI Iris file: where it comes from, how it is parsed, which flowers train and which
-//! evaluate (the data plan), and how they are batched.
+//! Iris files: UCI's original (where it comes from, its checksum) and the layouts users upload,
+//! told apart by their first line and parsed into the same flowers; which flowers train and
+//! which evaluate (the data plan), and how they are batched.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use runtime::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
+use train_kit::dataset::{
+    FileDigests, as_text, first_line_preview, read_dataset, split_csv, unrecognized,
+};
 use train_kit::download::{Checksum, RemoteFile};
 use train_kit::split::stratified_split;
 
-use crate::input::{CLASSES, IrisInput, model_input};
+use crate::input::{CLASSES, FEATURES, IrisInput, model_input};
 
 /// UCI's `iris.data`, stored as `iris/iris.csv` under the data directory.
 pub const IRIS_DATA: RemoteFile = RemoteFile {
@@ -43,56 +47,203 @@ pub struct IrisItem {
     pub label: usize,
 }
 
-/// Parses the UCI format: no header, four numbers and a class name per line, blank lines
-/// skipped.
-pub fn load_items(path: &Path) -> Result<Vec<IrisItem>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let mut items = Vec::new();
-    for record in reader.records() {
-        let record = record.with_context(|| format!("cannot parse {}", path.display()))?;
-        let line = record.position().map_or(0, |p| p.line());
-        if record.iter().all(|field| field.trim().is_empty()) {
-            continue;
-        }
-        items.push(
-            parse_record(&record).with_context(|| format!("{} line {line}", path.display()))?,
-        );
-    }
-    if items.is_empty() {
-        bail!("{} holds no flowers", path.display());
-    }
-    Ok(items)
+/// The header of Kaggle's `Iris.csv`.
+const KAGGLE_HEADER: [&str; 6] = [
+    "Id",
+    "SepalLengthCm",
+    "SepalWidthCm",
+    "PetalLengthCm",
+    "PetalWidthCm",
+    "Species",
+];
+
+/// The header of seaborn's `iris.csv` (and of the R-style copies that follow it).
+const SEABORN_HEADER: [&str; 5] = [
+    "sepal_length",
+    "sepal_width",
+    "petal_length",
+    "petal_width",
+    "species",
+];
+
+/// seaborn's class names, in [`CLASSES`] order.
+const SEABORN_CLASSES: [&str; 3] = ["setosa", "versicolor", "virginica"];
+
+/// What `--dataset` accepts for Iris, as refusals say it.
+pub const ACCEPTED: &str = "UCI iris.data (no header; 4 measurements and Iris-setosa, \
+    Iris-versicolor or Iris-virginica per line), Kaggle Iris.csv (header Id,SepalLengthCm,\
+    SepalWidthCm,PetalLengthCm,PetalWidthCm,Species), seaborn iris.csv (header sepal_length,\
+    sepal_width,petal_length,petal_width,species; classes setosa, versicolor, virginica)";
+
+/// The layouts of an Iris file, told apart by the first line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IrisLayout {
+    /// UCI's `iris.data`: no header; four measurements and a class (`Iris-setosa`) per line.
+    UciData,
+    /// Kaggle's `Iris.csv`: a header, an `Id` column, then UCI's columns and class names.
+    KaggleCsv,
+    /// seaborn's `iris.csv`: a header, UCI's columns, short class names (`setosa`).
+    SeabornCsv,
 }
 
-fn parse_record(record: &csv::StringRecord) -> Result<IrisItem> {
-    if record.len() != 5 {
-        bail!(
-            "expected 5 fields (4 measurements and a class), found {}",
-            record.len()
-        );
+impl IrisLayout {
+    /// How logs and `metrics.json` name the layout.
+    pub fn name(self) -> &'static str {
+        match self {
+            IrisLayout::UciData => "UCI iris.data (no header)",
+            IrisLayout::KaggleCsv => "Kaggle Iris.csv (header, Id column)",
+            IrisLayout::SeabornCsv => {
+                "seaborn iris.csv (header, classes setosa/versicolor/virginica)"
+            }
+        }
     }
-    let mut measurements = [0f32; 4];
-    for (slot, field) in measurements.iter_mut().zip(record.iter()) {
-        *slot = field
-            .trim()
-            .parse()
-            .with_context(|| format!("'{field}' is not a number"))?;
+
+    /// The layout a first record announces: a known header, or (no header) a flower.
+    fn detect(first: &csv::StringRecord) -> Option<Self> {
+        let matches = |header: &[&str]| {
+            first.len() == header.len()
+                && first
+                    .iter()
+                    .zip(header)
+                    .all(|(field, name)| field.trim().trim_matches('"').eq_ignore_ascii_case(name))
+        };
+        if matches(&KAGGLE_HEADER) {
+            Some(IrisLayout::KaggleCsv)
+        } else if matches(&SEABORN_HEADER) {
+            Some(IrisLayout::SeabornCsv)
+        } else if first.len() == 5
+            && first
+                .iter()
+                .take(4)
+                .all(|f| f.trim().parse::<f32>().is_ok())
+        {
+            Some(IrisLayout::UciData)
+        } else {
+            None
+        }
     }
-    let name = record[4].trim();
-    let Some(label) = CLASSES.iter().position(|c| *c == name) else {
-        bail!(
-            "unknown class '{name}' (expected one of {})",
-            CLASSES.join(", ")
-        );
-    };
-    Ok(IrisItem {
-        input: IrisInput { measurements },
-        label,
+
+    fn has_header(self) -> bool {
+        self != IrisLayout::UciData
+    }
+
+    fn classes(self) -> &'static [&'static str; 3] {
+        match self {
+            IrisLayout::UciData | IrisLayout::KaggleCsv => &CLASSES,
+            IrisLayout::SeabornCsv => &SEABORN_CLASSES,
+        }
+    }
+
+    /// What one line holds, for the message on a line with the wrong number of fields.
+    fn line_fields(self) -> &'static str {
+        match self {
+            IrisLayout::KaggleCsv => "an Id, 4 measurements and a species",
+            IrisLayout::UciData | IrisLayout::SeabornCsv => "4 measurements and a class",
+        }
+    }
+
+    /// One flower from one line.
+    fn parse_record(self, record: &csv::StringRecord) -> Result<IrisItem> {
+        let fields: Vec<&str> = record.iter().map(str::trim).collect();
+        let id_columns = usize::from(self == IrisLayout::KaggleCsv);
+        let expected = id_columns + FEATURES.len() + 1;
+        if fields.len() != expected {
+            bail!(
+                "expected {expected} fields ({}), found {}",
+                self.line_fields(),
+                fields.len()
+            );
+        }
+        if let Some(id) = fields.first().filter(|_| id_columns == 1) {
+            id.parse::<u64>()
+                .with_context(|| format!("Id '{id}' is not a whole number"))?;
+        }
+        let mut measurements = [0f32; 4];
+        for ((slot, field), feature) in measurements
+            .iter_mut()
+            .zip(&fields[id_columns..])
+            .zip(&FEATURES)
+        {
+            let value = feature.parse_field(field).map_err(anyhow::Error::msg)?;
+            *slot = value;
+        }
+        let name = fields[expected - 1];
+        let classes = self.classes();
+        let Some(label) = classes.iter().position(|c| *c == name) else {
+            bail!(
+                "unknown class '{name}' (expected one of {})",
+                classes.join(", ")
+            );
+        };
+        Ok(IrisItem {
+            input: IrisInput { measurements },
+            label,
+        })
+    }
+}
+
+/// An Iris file, read once: its digests, the layout detected, its flowers in file order.
+#[derive(Debug, Clone)]
+pub struct IrisFile {
+    pub path: PathBuf,
+    pub digests: FileDigests,
+    pub layout: IrisLayout,
+    pub items: Vec<IrisItem>,
+}
+
+impl IrisFile {
+    /// What the file was read as, for the log and `metrics.json`:
+    /// `Kaggle Iris.csv (header, Id column), 150 flowers`.
+    pub fn description(&self) -> String {
+        let count = self.items.len();
+        let plural = if count == 1 { "" } else { "s" };
+        format!("{}, {count} flower{plural}", self.layout.name())
+    }
+}
+
+/// Reads an Iris file in any accepted layout, detected from its first line.
+pub fn read_iris(path: &Path) -> Result<IrisFile> {
+    let data = read_dataset(path)?;
+    let (layout, items) = parse(path, &data.bytes)?;
+    Ok(IrisFile {
+        path: data.path,
+        digests: data.digests,
+        layout,
+        items,
     })
+}
+
+/// The flowers of an Iris file in any accepted layout.
+pub fn load_items(path: &Path) -> Result<Vec<IrisItem>> {
+    Ok(read_iris(path)?.items)
+}
+
+/// Detects the layout of `bytes` (the contents of `path`) from the first line and parses every
+/// flower. Header case and quotes, CRLF line ends, a byte-order mark and blank lines are
+/// tolerated; any other departure is refused, naming the line.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<(IrisLayout, Vec<IrisItem>)> {
+    let text = as_text(bytes).map_err(|found| unrecognized(path, &found, ACCEPTED))?;
+    let (first, rows) = split_csv(path, text, b',')?;
+    let Some(layout) = IrisLayout::detect(&first) else {
+        let line = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default();
+        let found = format!(
+            "a first line '{}' ({} comma-separated field{}) that is neither an Iris header \
+             nor a flower",
+            first_line_preview(line.as_bytes()),
+            first.len(),
+            if first.len() == 1 { "" } else { "s" }
+        );
+        return Err(unrecognized(path, &found, ACCEPTED));
+    };
+    let first = (!layout.has_header()).then_some(first);
+    let items = rows.parse_each(first, |record| layout.parse_record(record))?;
+    if items.is_empty() {
+        bail!("{}: {} but no flowers", path.display(), layout.name());
+    }
+    Ok((layout, items))
 }
 
 /// The seeded, stratified 80/20 train/validation split.
@@ -142,51 +293,184 @@ impl Batcher<IrisItem, IrisBatch> for IrisBatcher {
 mod tests {
     use super::*;
 
+    const UCI: &str = "5.1,3.5,1.4,0.2,Iris-setosa\n7.0,3.2,4.7,1.4,Iris-versicolor\n\
+                       6.3,3.3,6.0,2.5,Iris-virginica\n\n";
+
+    fn flowers() -> Vec<IrisItem> {
+        let item = |measurements, label| IrisItem {
+            input: IrisInput { measurements },
+            label,
+        };
+        vec![
+            item([5.1, 3.5, 1.4, 0.2], 0),
+            item([7.0, 3.2, 4.7, 1.4], 1),
+            item([6.3, 3.3, 6.0, 2.5], 2),
+        ]
+    }
+
+    fn parsed(text: &str) -> Result<(IrisLayout, Vec<IrisItem>)> {
+        parse(Path::new("datasets/iris.csv"), text.as_bytes())
+    }
+
+    fn refusal(text: &str) -> String {
+        format!("{:#}", parsed(text).unwrap_err())
+    }
+
     #[test]
-    fn parses_rows_and_skips_the_trailing_blank_line() {
+    fn reads_uci_iris_data_and_skips_the_trailing_blank_line() {
+        assert_eq!(parsed(UCI).unwrap(), (IrisLayout::UciData, flowers()));
+    }
+
+    #[test]
+    fn reads_kaggle_iris_csv_with_crlf_quotes_and_any_header_case() {
+        let text = "\"Id\",\"sepallengthcm\",SepalWidthCm,PetalLengthCm,PetalWidthCm,SPECIES\r\n\
+                    1,5.1,3.5,1.4,0.2,Iris-setosa\r\n2,7.0,3.2,4.7,1.4,Iris-versicolor\r\n\
+                    3,6.3,3.3,6.0,2.5,\"Iris-virginica\"\r\n\r\n";
+        assert_eq!(parsed(text).unwrap(), (IrisLayout::KaggleCsv, flowers()));
+    }
+
+    #[test]
+    fn reads_seaborn_iris_csv_and_maps_its_class_names() {
+        let text = "\u{feff}sepal_length,sepal_width,petal_length,petal_width,species\n\
+                    5.1,3.5,1.4,0.2,setosa\n7.0,3.2,4.7,1.4,versicolor\n6.3,3.3,6.0,2.5,virginica\n";
+        assert_eq!(parsed(text).unwrap(), (IrisLayout::SeabornCsv, flowers()));
+    }
+
+    #[test]
+    fn the_description_names_the_layout_and_counts_the_flowers() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("iris.csv");
+        let path = dir.path().join("Iris.csv");
         std::fs::write(
             &path,
-            "5.1,3.5,1.4,0.2,Iris-setosa\n6.3,3.3,6.0,2.5,Iris-virginica\n\n",
+            format!(
+                "{}\n1,5.1,3.5,1.4,0.2,Iris-setosa\n",
+                KAGGLE_HEADER.join(",")
+            ),
         )
         .unwrap();
-        let items = load_items(&path).unwrap();
+        let file = read_iris(&path).unwrap();
         assert_eq!(
-            items,
-            vec![
-                IrisItem {
-                    input: IrisInput {
-                        measurements: [5.1, 3.5, 1.4, 0.2]
-                    },
-                    label: 0
-                },
-                IrisItem {
-                    input: IrisInput {
-                        measurements: [6.3, 3.3, 6.0, 2.5]
-                    },
-                    label: 2
-                },
-            ]
+            file.description(),
+            "Kaggle Iris.csv (header, Id column), 1 flower"
+        );
+        assert_eq!(
+            file.digests,
+            FileDigests::of(&std::fs::read(&path).unwrap())
         );
     }
 
     #[test]
-    fn names_the_line_of_a_bad_row() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("iris.csv");
-        std::fs::write(
-            &path,
-            "5.1,3.5,1.4,0.2,Iris-setosa\n5.1,x,1.4,0.2,Iris-setosa\n",
-        )
-        .unwrap();
-        let message = format!("{:#}", load_items(&path).unwrap_err());
+    fn a_foreign_header_is_refused_naming_the_file_what_was_found_and_what_is_accepted() {
+        let message = refusal("\"fixed acidity\";\"volatile acidity\";\"quality\"\n7.4;0.7;5\n");
         assert!(
-            message.contains("line 2") && message.contains("'x' is not a number"),
+            message.starts_with("datasets/iris.csv: a first line"),
             "{message}"
         );
-        std::fs::write(&path, "5.1,3.5,1.4,0.2,Iris-rosa\n").unwrap();
-        let message = format!("{:#}", load_items(&path).unwrap_err());
-        assert!(message.contains("unknown class 'Iris-rosa'"), "{message}");
+        assert!(message.contains("fixed acidity"), "{message}");
+        assert!(
+            message.contains(&format!("; accepted: {ACCEPTED}")),
+            "{message}"
+        );
+        let message = refusal("sepal_length,sepal_width,petal_length,petal_width,class\n");
+        assert!(message.contains("neither an Iris header"), "{message}");
+        let message = refusal("Id,5.1,3.5,1.4,0.2,Iris-setosa\n");
+        assert!(message.contains("accepted: "), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_class_is_refused_naming_the_line() {
+        let message = refusal("5.1,3.5,1.4,0.2,Iris-setosa\n5.1,3.5,1.4,0.2,Iris-rosa\n");
+        assert!(
+            message.contains("datasets/iris.csv line 2: unknown class 'Iris-rosa'"),
+            "{message}"
+        );
+        // Each layout keeps its own class names.
+        let message = refusal("5.1,3.5,1.4,0.2,setosa\n");
+        assert!(
+            message.contains("line 1: unknown class 'setosa'"),
+            "{message}"
+        );
+        let text = format!(
+            "{}\n5.1,3.5,1.4,0.2,Iris-setosa\n",
+            SEABORN_HEADER.join(",")
+        );
+        let message = refusal(&text);
+        assert!(
+            message.contains("line 2: unknown class 'Iris-setosa' (expected one of setosa, versicolor, virginica)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn wrong_field_counts_bad_numbers_and_bad_ids_are_refused_naming_the_line() {
+        let message = refusal("5.1,3.5,1.4,0.2,Iris-setosa\n5.1,3.5,1.4,Iris-setosa\n");
+        assert!(
+            message.contains("line 2: expected 5 fields (4 measurements and a class), found 4"),
+            "{message}"
+        );
+        let message = refusal("5.1,3.5,1.4,0.2,Iris-setosa\n5.1,x,1.4,0.2,Iris-setosa\n");
+        assert!(
+            message.contains("line 2: sepal_width 'x' is not a number"),
+            "{message}"
+        );
+        let message = refusal("5.1,3.5,1.4,0.2,Iris-setosa\n5.1,3.5,-1.4,0.2,Iris-setosa\n");
+        assert!(
+            message.contains("line 2: petal_length '-1.4' is outside"),
+            "{message}"
+        );
+        let text = format!("{}\n1,5.1,3.5,1.4,0.2\n", KAGGLE_HEADER.join(","));
+        let message = refusal(&text);
+        assert!(
+            message.contains(
+                "line 2: expected 6 fields (an Id, 4 measurements and a species), found 5"
+            ),
+            "{message}"
+        );
+        let text = format!(
+            "{}\nA,5.1,3.5,1.4,0.2,Iris-setosa\n",
+            KAGGLE_HEADER.join(",")
+        );
+        assert!(refusal(&text).contains("line 2: Id 'A' is not a whole number"));
+    }
+
+    #[test]
+    fn empty_header_only_and_binary_files_are_refused() {
+        assert_eq!(
+            refusal(""),
+            format!("datasets/iris.csv: an empty file; accepted: {ACCEPTED}")
+        );
+        assert_eq!(
+            refusal(&KAGGLE_HEADER.join(",")),
+            "datasets/iris.csv: Kaggle Iris.csv (header, Id column) but no flowers"
+        );
+        let garbage = [0u8, 159, 146, 150, 1, 2, 3, 255];
+        let message = format!(
+            "{:#}",
+            parse(Path::new("datasets/iris.csv"), &garbage).unwrap_err()
+        );
+        assert_eq!(
+            message,
+            format!("datasets/iris.csv: binary data, not text; accepted: {ACCEPTED}")
+        );
+        let message = format!(
+            "{:#}",
+            parse(Path::new("datasets/iris.csv.gz"), &[0x1f, 0x8b, 8, 0]).unwrap_err()
+        );
+        assert!(
+            message.contains("gzip-compressed data (unpack it first)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_directory_or_a_missing_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let message = format!("{:#}", read_iris(dir.path()).unwrap_err());
+        assert!(message.contains("is a directory"), "{message}");
+        let message = format!("{:#}", read_iris(&dir.path().join("none.csv")).unwrap_err());
+        assert!(
+            message.contains("cannot read") && message.contains("none.csv"),
+            "{message}"
+        );
     }
 }

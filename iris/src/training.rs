@@ -1,10 +1,9 @@
 //! Training: the algorithm as its binaries present it, the learner's steps, and the run that
 //! writes `artifacts/iris/`.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::InMemDataset;
 use burn::train::SupervisedTraining;
@@ -13,11 +12,14 @@ use runtime::settings::{Optimizer, Schedule};
 use train_kit::artifact::StagedDir;
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
 use train_kit::curves::{EpochCurves, draw_classification_chart};
+use train_kit::dataset::{DatasetRecords, announce, dataset_name};
 use train_kit::runner::{launch, learner};
 use train_kit::save::{RunInfo, save_run};
 
 use crate::config::{IrisConfig, IrisOptions};
-use crate::data::{IRIS_DATA, IrisBatch, IrisBatcher, fit_preprocessing, load_items, split};
+use crate::data::{
+    IRIS_DATA, IrisBatch, IrisBatcher, IrisFile, fit_preprocessing, read_iris, split,
+};
 use crate::evaluation::evaluate;
 use crate::model::{IrisModel, IrisModelConfig};
 
@@ -36,12 +38,41 @@ pub const ALGORITHM: TrainAlgorithm = TrainAlgorithm {
 
 train_kit::impl_classification_steps!(IrisModel, IrisBatch);
 
+/// The file to train on and its name in logs and `metrics.json`: the one `--dataset` as
+/// given, else UCI's file under the data directory (downloaded and verified when missing).
+fn read_data(run: &TrainRun<IrisOptions>) -> Result<(String, IrisFile)> {
+    match run.datasets.as_slice() {
+        [] => {
+            let verified = IRIS_DATA.fetch(&run.data_dir.path)?;
+            Ok((
+                IRIS_DATA.relative_path.to_owned(),
+                read_iris(&verified.path)?,
+            ))
+        }
+        [path] => Ok((dataset_name(path), read_iris(path)?)),
+        paths => {
+            let names: Vec<String> = paths.iter().map(|p| dataset_name(p)).collect();
+            bail!(
+                "iris trains on one file, but --dataset was given {} times ({}); give one",
+                paths.len(),
+                names.join(", ")
+            )
+        }
+    }
+}
+
 /// Trains with `run`'s settings and replaces the artifact directory with the results.
 pub fn train(run: &TrainRun<IrisOptions>) -> Result<()> {
     let started = Instant::now();
     let settings = &run.settings;
-    let data = IRIS_DATA.fetch(&run.data_dir.path)?;
-    let (train_items, valid_items) = split(load_items(&data.path)?, settings.seed);
+    let (name, data) = read_data(run)?;
+    let record = data.digests.record(data.description());
+    announce(ALGORITHM.name, &data.path, &record.layout);
+    let flowers = data.items.len();
+    let (train_items, valid_items) = split(data.items, settings.seed);
+    if train_items.is_empty() || valid_items.is_empty() {
+        bail!("{name}: {flowers} flowers are too few to hold out a validation share of each class");
+    }
     println!(
         "iris: {} training and {} validation flowers (stratified, seed {})",
         train_items.len(),
@@ -84,7 +115,7 @@ pub fn train(run: &TrainRun<IrisOptions>) -> Result<()> {
         preprocessing,
         training: settings.clone(),
     };
-    let datasets = BTreeMap::from([(IRIS_DATA.relative_path.to_owned(), data.sha256)]);
+    let datasets = DatasetRecords::from([(name, record)]);
     let info = RunInfo::new(run, started, datasets);
     let epochs_run = curves.summary.epochs;
     let (report, destination) = save_run(stage, model, &config, info, epochs_run, evaluation)?;

@@ -11,6 +11,7 @@ use iris::evaluation::{IrisEvaluation, evaluate};
 use iris::training::ALGORITHM;
 use runtime::digest::sha256_hex;
 use runtime::settings::TrainingReport;
+use test_kit::cocos::CocosDir;
 use test_kit::training::{
     assert_complete_artifacts, assert_reproducible_from_config, assert_same_seed_same_bytes,
     assert_trained_with_defaults, load_committed, read_report, train_ok, train_refused,
@@ -39,7 +40,7 @@ fn short_flex_run_learns_and_writes_every_artifact() {
     assert_eq!(report.backend, "flex");
     assert_eq!(report.epochs_run, 20);
     assert_eq!(
-        report.dataset_sha256[IRIS_DATA.relative_path],
+        report.datasets[IRIS_DATA.relative_path].sha256,
         "6f608b71a7317216319b4d27b4d9bc84e6abd734eda7872b71a458569e2656c0"
     );
     assert_eq!(
@@ -101,6 +102,129 @@ fn a_dataset_with_the_wrong_checksum_is_refused_and_nothing_is_written() {
     assert!(
         stderr.contains("not the expected") && stderr.contains(IRIS_DATA.url),
         "{stderr}"
+    );
+}
+
+/// UCI's `iris.data`, from the data directory (verified).
+fn uci_iris_data() -> String {
+    let path = IRIS_DATA.fetch(&resolve_data_dir(None).path).unwrap().path;
+    String::from_utf8(fs::read(path).unwrap()).unwrap()
+}
+
+/// `uci` rewritten with `header` and `row(number, measurements, class)`, as the copies users
+/// upload are.
+fn relayout(uci: &str, header: &str, row: impl Fn(usize, &str, &str) -> String) -> String {
+    let mut text = format!("{header}\n");
+    for (index, line) in uci.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let (measurements, class) = line.rsplit_once(',').unwrap();
+        text.push_str(&row(index + 1, measurements, class));
+        text.push('\n');
+    }
+    text
+}
+
+/// Trains on one uploaded file the Cocos AI way; returns the run's directory and stdout.
+fn train_uploaded(name: &str, bytes: &[u8]) -> (CocosDir, String, String) {
+    let cocos = CocosDir::new();
+    let dataset = cocos.upload(name, bytes);
+    let stdout = cocos.train_ok(CPU, &[&dataset], &["--epochs", "5"]);
+    assert_complete_artifacts(&cocos.results(), &[]);
+    (cocos, dataset, stdout)
+}
+
+/// The three layouts of the same 150 flowers give the same rows in the same order, so the
+/// same seed trains the same model bytes; each run says what it detected and records the file
+/// under its given path with the digests of its bytes.
+#[test]
+fn cocos_kaggle_seaborn_and_uci_files_train_the_same_model() {
+    let uci = uci_iris_data();
+    let kaggle = relayout(
+        &uci,
+        "Id,SepalLengthCm,SepalWidthCm,PetalLengthCm,PetalWidthCm,Species",
+        |id, measurements, class| format!("{id},{measurements},{class}"),
+    );
+    let seaborn = relayout(
+        &uci,
+        "sepal_length,sepal_width,petal_length,petal_width,species",
+        |_, measurements, class| format!("{measurements},{}", class.trim_start_matches("Iris-")),
+    );
+    let mut models = Vec::new();
+    for (name, bytes, layout) in [
+        (
+            "iris.data",
+            uci.as_bytes(),
+            "UCI iris.data (no header), 150 flowers",
+        ),
+        (
+            "Iris.csv",
+            kaggle.as_bytes(),
+            "Kaggle Iris.csv (header, Id column), 150 flowers",
+        ),
+        (
+            "iris.csv",
+            seaborn.as_bytes(),
+            "seaborn iris.csv (header, classes setosa/versicolor/virginica), 150 flowers",
+        ),
+    ] {
+        let (cocos, dataset, stdout) = train_uploaded(name, bytes);
+        assert!(
+            stdout.contains(&format!("iris: {dataset}: read as {layout}")),
+            "the detected layout is logged:\n{stdout}"
+        );
+        let records = cocos.assert_recorded::<IrisEvaluation>(&[&dataset]);
+        assert_eq!(records[0].layout, layout);
+        let report = report(&cocos.results());
+        assert_eq!(report.datasets.len(), 1, "{:?}", report.datasets);
+        assert_eq!(report.evaluation.examples, 30);
+        models.push(fs::read(cocos.results().join("model.bpk")).unwrap());
+    }
+    assert_eq!(
+        models[0], models[1],
+        "Kaggle's Iris.csv trains the model UCI's iris.data trains"
+    );
+    assert_eq!(
+        models[0], models[2],
+        "seaborn's iris.csv trains the model UCI's iris.data trains"
+    );
+}
+
+/// A file in no accepted layout (a wine CSV), two files, or a folder: one line naming what
+/// was given, what was found and what is accepted, and an empty results/.
+#[test]
+fn cocos_files_iris_cannot_read_are_refused_in_one_line() {
+    let cocos = CocosDir::new();
+    let wine = cocos.upload(
+        "winequality-red.csv",
+        b"\"fixed acidity\";\"volatile acidity\";\"citric acid\";\"residual sugar\";\
+          \"chlorides\";\"free sulfur dioxide\";\"total sulfur dioxide\";\"density\";\"pH\";\
+          \"sulphates\";\"alcohol\";\"quality\"\n7.4;0.7;0;1.9;0.076;11;34;0.9978;3.51;0.56;9.4;5\n",
+    );
+    let line = cocos.train_refused(CPU, &[&wine], &["--epochs", "1"]);
+    assert!(
+        line.contains("iris-ndarray: error: datasets/winequality-red.csv: a first line")
+            && line.contains("fixed acidity")
+            && line.contains("neither an Iris header nor a flower")
+            && line.contains("; accepted: UCI iris.data")
+            && line.contains("Kaggle Iris.csv")
+            && line.contains("seaborn iris.csv"),
+        "{line}"
+    );
+    let iris = cocos.upload("iris.data", uci_iris_data().as_bytes());
+    let line = cocos.train_refused(CPU, &[&iris, &iris], &["--epochs", "1"]);
+    assert!(
+        line.contains("iris trains on one file, but --dataset was given 2 times"),
+        "{line}"
+    );
+    let line = cocos.train_refused(CPU, &["datasets"], &["--epochs", "1"]);
+    assert!(line.contains("datasets is a directory"), "{line}");
+    let unknown = cocos.upload(
+        "iris-bad.csv",
+        b"5.1,3.5,1.4,0.2,Iris-setosa\n5.0,3.6,1.4,0.2,Iris-rosa\n",
+    );
+    let line = cocos.train_refused(CPU, &[&unknown], &["--epochs", "1"]);
+    assert!(
+        line.contains("datasets/iris-bad.csv line 2: unknown class 'Iris-rosa'"),
+        "{line}"
     );
 }
 

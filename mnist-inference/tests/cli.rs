@@ -7,8 +7,9 @@ use mnist::data::{MnistItem, load_test_set};
 use mnist::evaluation::MnistEvaluation;
 use mnist::inference::{EXAMPLE_SEVEN, MAX_INPUT_BYTES, MnistPredictor};
 use mnist::input::PIXELS;
-use test_kit::contract::{ModuleUnderTest, check_contract};
+use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
 use test_kit::process::expect_success;
+use test_kit::runtimes::Call;
 use test_kit::training::{committed_dir, read_json, read_report};
 use train_kit::paths::resolve_data_dir;
 
@@ -41,6 +42,25 @@ fn metrics() -> serde_json::Value {
 #[test]
 fn the_module_keeps_the_cli_contract() {
     check_contract(&module());
+}
+
+/// The same module file under wasmtime, wasmi and Node.js's WASI: the same lines, messages
+/// and exit codes, with non-ASCII text.
+#[test]
+fn the_module_answers_the_same_under_every_runtime() {
+    check_independent_runtimes(
+        &module(),
+        &[
+            Call {
+                args: &["--json", "-"],
+                stdin: &format!("[{EXAMPLE_SEVEN}, {EXAMPLE_SEVEN}, {EXAMPLE_SEVEN}]"),
+            },
+            Call {
+                args: &["[1, 2, 3]"],
+                stdin: "",
+            },
+        ],
+    );
 }
 
 /// The contract check sees the example read as a 7; it is the first official test image.

@@ -25,16 +25,22 @@ const MAX_DECOMPRESSED_BYTES: u64 = 64 << 20;
 pub fn read_gzip(path: &Path) -> Result<Vec<u8>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    decompress(file).with_context(|| path.display().to_string())
+}
+
+/// Gunzips bytes already read, with the same limit as [`read_gzip`].
+pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    decompress(bytes)
+}
+
+fn decompress(compressed: impl Read) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    GzDecoder::new(file)
+    GzDecoder::new(compressed)
         .take(MAX_DECOMPRESSED_BYTES + 1)
         .read_to_end(&mut bytes)
-        .with_context(|| format!("{} is not a readable gzip file", path.display()))?;
+        .context("not a readable gzip file")?;
     if bytes.len() as u64 > MAX_DECOMPRESSED_BYTES {
-        bail!(
-            "{} decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes; it is not an MNIST file",
-            path.display()
-        );
+        bail!("decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes; it is not an MNIST file");
     }
     Ok(bytes)
 }

@@ -16,7 +16,7 @@ use train_kit::runner::{launch, learner};
 use train_kit::save::{RunInfo, save_run};
 
 use crate::config::{MnistConfig, MnistOptions};
-use crate::data::{MnistBatch, MnistBatcher, RandomShift, load};
+use crate::data::{MnistBatch, MnistBatcher, RandomShift, load, load_datasets};
 use crate::evaluation::{EVALUATION_BATCH, evaluate};
 use crate::input::PixelNormalization;
 use crate::model::{MnistModel, MnistModelConfig};
@@ -44,7 +44,14 @@ pub fn train(run: &TrainRun<MnistOptions>) -> Result<()> {
     let started = Instant::now();
     let settings = &run.settings;
     let limit = settings.options.limit.map(|n| n as usize);
-    let data = load(&run.data_dir.path)?.limit(limit);
+    // `--dataset` files are read as given (layouts detected and announced); without them,
+    // the canonical files under the data directory, verified against their checksums.
+    let data = if run.datasets.is_empty() {
+        load(&run.data_dir.path)?
+    } else {
+        load_datasets(&run.datasets)?
+    }
+    .limit(limit);
     println!(
         "mnist: {} training and {} test images from {}{}",
         data.train.len(),
@@ -99,7 +106,7 @@ pub fn train(run: &TrainRun<MnistOptions>) -> Result<()> {
         normalization,
         training: settings.clone(),
     };
-    let info = RunInfo::new(run, started, data.sha256.clone());
+    let info = RunInfo::new(run, started, data.datasets.clone());
     let epochs_run = curves.summary.epochs;
     let (report, destination) = save_run(stage, model, &config, info, epochs_run, evaluation)?;
     let images = (data.train.len() + data.test.len()) * epochs_run;

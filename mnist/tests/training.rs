@@ -8,17 +8,21 @@ use std::process::Command;
 
 use mnist::config::MnistConfig;
 use mnist::data::{
-    DataPlan, IDX_FILES, MnistItem, PNG_ROOT, TRAIN_IMAGES, load_idx, load_test_set,
+    DataPlan, IDX_FILES, MnistItem, PNG_ROOT, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS,
+    load_idx, load_test_set,
 };
 use mnist::evaluation::{MnistEvaluation, evaluate};
+use mnist::idx::read_gzip;
 use mnist::input::{CLASSES, SIDE};
 use mnist::training::ALGORITHM;
 use runtime::digest::sha256_hex;
 use runtime::settings::TrainingReport;
+use test_kit::cocos::CocosDir;
 use test_kit::training::{
     assert_complete_artifacts, assert_same_seed_same_bytes, assert_trained_with_defaults,
     load_committed, read_report, train_ok, train_refused,
 };
+use train_kit::download::RemoteFile;
 use train_kit::paths::resolve_data_dir;
 
 /// Test accuracy the committed model must reach on the 10,000 official test images.
@@ -58,7 +62,7 @@ fn short_flex_run_learns_and_writes_every_artifact() {
     assert_eq!(report.evaluation.examples, 5000);
     for file in IDX_FILES {
         assert!(
-            report.dataset_sha256.contains_key(file.relative_path),
+            report.datasets.contains_key(file.relative_path),
             "{}",
             file.relative_path
         );
@@ -153,7 +157,7 @@ fn trains_from_png_folders_when_the_idx_files_are_absent() {
     let report = report(&dir);
     assert_eq!(report.evaluation.data, DataPlan::PngFolders);
     assert_eq!(report.evaluation.examples, 200);
-    let keys: Vec<&String> = report.dataset_sha256.keys().collect();
+    let keys: Vec<&String> = report.datasets.keys().collect();
     assert_eq!(keys, ["mnist_png/train", "mnist_png/valid"]);
     assert!(
         report.evaluation.accuracy >= TINY_RUN_BAR,
@@ -184,6 +188,107 @@ fn a_dataset_with_the_wrong_checksum_is_refused_and_nothing_is_written() {
         stderr.contains("not the expected") && stderr.contains(TRAIN_IMAGES.url),
         "{stderr}"
     );
+}
+
+/// Cocos AI: the four official files uploaded under the uploader's names, in no particular
+/// order, three of them gunzipped; the binary pairs them by their headers and counts, says
+/// what it found, trains, and records each upload with its digests.
+#[test]
+fn cocos_idx_uploads_under_other_names_are_detected_paired_and_recorded() {
+    let data_dir = resolve_data_dir(None).path;
+    let read = |file: RemoteFile| file.fetch(&data_dir).unwrap().path;
+    let cocos = CocosDir::new();
+    let datasets = [
+        cocos.upload("labels-b", &read_gzip(&read(TRAIN_LABELS)).unwrap()),
+        cocos.upload("digits.idx", &read_gzip(&read(TEST_IMAGES)).unwrap()),
+        cocos.upload("mnist_part_4.gz", &fs::read(read(TEST_LABELS)).unwrap()),
+        cocos.upload("pixels", &read_gzip(&read(TRAIN_IMAGES)).unwrap()),
+    ];
+    let datasets: Vec<&str> = datasets.iter().map(String::as_str).collect();
+    let stdout = cocos.train_ok(CPU, &datasets, &["--limit", "500", "--epochs", "1"]);
+    assert_complete_artifacts(&cocos.results(), &[]);
+    let layouts = [
+        "IDX labels, 60000 digits, training",
+        "IDX images, 10000 x 28x28, test",
+        "IDX labels (gzipped), 10000 digits, test",
+        "IDX images, 60000 x 28x28, training",
+    ];
+    let records = cocos.assert_recorded::<MnistEvaluation>(&datasets);
+    for ((dataset, record), layout) in datasets.iter().zip(&records).zip(layouts) {
+        assert_eq!(record.layout, layout, "{dataset}");
+        assert!(
+            stdout.contains(&format!("mnist: {dataset}: read as {layout}")),
+            "announces {dataset}:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains(
+            "training pair datasets/pixels + datasets/labels-b, test pair datasets/digits.idx \
+             + datasets/mnist_part_4.gz (told apart by their counts"
+        ),
+        "{stdout}"
+    );
+    let report = report(&cocos.results());
+    assert_eq!(report.datasets.len(), 4);
+    assert_eq!(report.evaluation.data, DataPlan::DatasetIdx);
+    assert_eq!(report.evaluation.examples, 500);
+}
+
+/// Cocos AI: a file that is no MNIST layout gets one line naming it, what it holds and what
+/// is accepted; nothing is written.
+#[test]
+fn cocos_garbage_upload_is_refused_in_one_line() {
+    let cocos = CocosDir::new();
+    let garbage = cocos.upload("mnist.csv", b"label,1x1,1x2\n5,0,0\n");
+    let line = cocos.train_refused(CPU, &[&garbage], &[]);
+    assert!(
+        line.ends_with(&format!(
+            "error: datasets/mnist.csv: text starting 'label,1x1,1x2'; accepted: {}",
+            mnist::data::ACCEPTED
+        )),
+        "{line}"
+    );
+}
+
+/// Cocos AI with `--decompress`: a zipped `mnist_png/` unpacked into `datasets/`, with the
+/// Kaggle copy's split names; `--dataset datasets` finds the splits one folder down.
+#[test]
+fn cocos_png_tree_unpacked_from_a_zip_trains_and_says_which_folders_it_used() {
+    let data = load_idx(&resolve_data_dir(None).path).unwrap();
+    let cocos = CocosDir::new();
+    for (split, items) in [
+        ("training", &data.train[..300]),
+        ("testing", &data.test[..100]),
+    ] {
+        for (index, item) in items.iter().enumerate() {
+            let path = cocos.path().join(format!(
+                "datasets/mnist_png/{split}/{}/{index}.png",
+                item.label
+            ));
+            write_png(&path, item);
+        }
+    }
+    let stdout = cocos.train_ok(CPU, &["datasets"], &["--epochs", "1"]);
+    let splits = ["datasets/mnist_png/training", "datasets/mnist_png/testing"];
+    let records = cocos.assert_recorded::<MnistEvaluation>(&splits);
+    for ((split, record), (count, role)) in splits
+        .iter()
+        .zip(&records)
+        .zip([(300, "training"), (100, "test")])
+    {
+        let layout = format!(
+            "PNG folder tree <digit>/*.png, {count} images, {role} (digests of the sha256sum \
+             listing of its PNG files, sorted by path)"
+        );
+        assert_eq!(record.layout, layout);
+        assert!(
+            stdout.contains(&format!("mnist: {split}: read as {layout}")),
+            "{stdout}"
+        );
+    }
+    let report = report(&cocos.results());
+    assert_eq!(report.evaluation.data, DataPlan::DatasetPng);
+    assert_eq!(report.evaluation.examples, 100);
 }
 
 #[test]

@@ -5,13 +5,21 @@
 //! <module> [--json] -                          the same JSON read from stdin
 //! <module> --info                              model sha256, metrics, input schema
 //! <module> --help
+//! <module> --output FILE ...                    write what would be printed to FILE
 //! ```
+//!
+//! `--output` is for hosts where only files reach the user (Cocos AI runs a module with its
+//! results directory as the guest's `.`): the answers are written to a temporary file beside
+//! FILE and renamed into place, so FILE is whole or absent. Writing there is the module's only
+//! use of the filesystem; it reads no file.
 //!
 //! Bad input never panics (a panic would surface as a wasm trap): it is reported as one line on
 //! stderr that names the problem and shows a valid example, with exit code 2.
 
 use std::ffi::OsString;
+use std::fs;
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use serde::de::DeserializeOwned;
@@ -92,9 +100,16 @@ impl CliError {
     }
 }
 
-/// What the command line asks for.
+/// What the command line asks for, and where the result goes.
 #[derive(Debug, PartialEq, Eq)]
-enum Request {
+struct Request {
+    action: Action,
+    /// `--output FILE`: a file instead of stdout.
+    output: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Action {
     Help,
     Info,
     Predict { source: InputSource, json: bool },
@@ -130,13 +145,13 @@ pub fn run<M: InferenceModel>(
     stdout: &mut dyn Write,
 ) -> Result<(), CliError> {
     let request = parse_args::<M>(args)?;
-    let output = match request {
-        Request::Help => usage::<M>(),
-        Request::Info => {
+    let output = match request.action {
+        Action::Help => usage::<M>(),
+        Action::Info => {
             let model = load().map_err(CliError::Failure)?;
             format!("{}\n", pretty_json(&model.info()))
         }
-        Request::Predict { source, json } => {
+        Action::Predict { source, json } => {
             let text = read_source::<M>(source, stdin)?;
             let inputs = parse_inputs::<M>(&text)?;
             let model = load().map_err(CliError::Failure)?;
@@ -144,27 +159,79 @@ pub fn run<M: InferenceModel>(
             render_answers(&answers, json)
         }
     };
-    stdout
-        .write_all(output.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| CliError::Failure(format!("cannot write the answer to stdout: {e}")))
+    match request.output {
+        Some(file) => write_output_file(Path::new(&file), &output),
+        None => stdout
+            .write_all(output.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|e| CliError::Failure(format!("cannot write the answer to stdout: {e}"))),
+    }
+}
+
+/// Writes `text` to `path` whole or not at all: into a temporary file beside it, then renamed
+/// over it; on any failure the temporary file is removed.
+fn write_output_file(path: &Path, text: &str) -> Result<(), CliError> {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let partial = path.with_file_name(format!(".{name}.partial"));
+    let written = fs::write(&partial, text).and_then(|()| fs::rename(&partial, path));
+    let Err(error) = written else {
+        return Ok(());
+    };
+    // Best effort: the write may have failed before the file existed.
+    let _ = fs::remove_file(&partial);
+    Err(CliError::Failure(output_error(path, &error)))
+}
+
+/// Why `--output` could not write, and what to do about it.
+fn output_error(path: &Path, error: &std::io::Error) -> String {
+    let shown = path.display();
+    // Without a granted directory, WASI's libc finds no preopen to resolve the path through.
+    let no_directory = cfg!(target_os = "wasi")
+        && (error.kind() == std::io::ErrorKind::NotFound
+            || error.to_string().contains("pre-opened"));
+    if no_directory {
+        return format!(
+            "cannot write {shown}: the runtime granted this module no directory to write to; \
+             grant one as the module's working directory (wasmtime run --dir HOST_DIR::. or \
+             wasmedge --dir .:HOST_DIR)"
+        );
+    }
+    let error = error.to_string().replace('\n', " ");
+    format!("cannot write {shown}: {error}; give --output a file in a writable directory")
 }
 
 fn parse_args<M: InferenceModel>(args: &[OsString]) -> Result<Request, CliError> {
     let mut json = false;
     let mut info = false;
+    let mut output: Option<String> = None;
     let mut positional: Option<String> = None;
-    for arg in args {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         let Some(arg) = arg.to_str() else {
             return Err(bad_input::<M>("an argument is not valid UTF-8"));
         };
         match arg {
-            "-h" | "--help" => return Ok(Request::Help),
+            "-h" | "--help" => {
+                return Ok(Request {
+                    action: Action::Help,
+                    output: None,
+                });
+            }
             "--info" => info = true,
             "--json" => json = true,
+            "--output" => {
+                let file = args.next().and_then(|f| f.to_str());
+                output = Some(output_file::<M>(file, output.is_some())?);
+            }
+            flag if flag.starts_with("--output=") => {
+                let file = flag.strip_prefix("--output=");
+                output = Some(output_file::<M>(file, output.is_some())?);
+            }
             flag if flag.starts_with("--") => {
                 return Err(bad_input::<M>(&format!(
-                    "unknown option '{flag}' (known: --json, --info, --help)"
+                    "unknown option '{flag}' (known: --json, --info, --output, --help)"
                 )));
             }
             value if positional.is_none() => positional = Some(value.to_owned()),
@@ -176,14 +243,38 @@ fn parse_args<M: InferenceModel>(args: &[OsString]) -> Result<Request, CliError>
         }
     }
     if info {
-        return Ok(Request::Info);
+        return Ok(Request {
+            action: Action::Info,
+            output,
+        });
     }
     let source = match positional.as_deref() {
         None => return Err(bad_input::<M>("no input given")),
         Some("-") => InputSource::Stdin,
         Some(text) => InputSource::Argument(text.to_owned()),
     };
-    Ok(Request::Predict { source, json })
+    Ok(Request {
+        action: Action::Predict { source, json },
+        output,
+    })
+}
+
+/// The file `--output` names: a UTF-8 path to a file, given once.
+fn output_file<M: InferenceModel>(file: Option<&str>, repeated: bool) -> Result<String, CliError> {
+    if repeated {
+        return Err(bad_input::<M>("--output given twice; give one file"));
+    }
+    let Some(file) = file.filter(|f| !f.is_empty() && !f.starts_with("--")) else {
+        return Err(bad_input::<M>(
+            "--output needs a file name (--output results.txt)",
+        ));
+    };
+    if file.ends_with('/') || matches!(file, "." | "..") {
+        return Err(bad_input::<M>(&format!(
+            "--output '{file}' names a directory; give a file name (--output results.txt)"
+        )));
+    }
+    Ok(file.to_owned())
 }
 
 fn read_source<M: InferenceModel>(
@@ -283,8 +374,8 @@ fn usage<M: InferenceModel>() -> String {
     format!(
         "{name}: {about}
 
-Usage: {name} [--json] <INPUT>
-       {name} --info
+Usage: {name} [--json] [--output FILE] <INPUT>
+       {name} --info [--output FILE]
        {name} --help
 
 INPUT is one JSON input, a JSON array of inputs (one answer line each),
@@ -296,6 +387,9 @@ Example:
 Options:
   --json      print {json_output} per input
   --info      print the embedded model's sha256, its metrics and the input schema
+  --output FILE
+              write to FILE instead of stdout, whole or not at all (under wasm,
+              FILE is in the directory the runtime granted, e.g. Cocos AI's results/)
   -h, --help  print this help
 
 Exit codes: 0 answered, 2 bad input or usage (one line on stderr), 1 other failure.
@@ -423,6 +517,47 @@ mod tests {
         assert!(bad(&["{}", "{}"], "").contains("more than one input"));
         assert!(bad(&["-"], &" ".repeat(100)).contains("larger than 64 bytes"));
         assert!(bad(&["   "], "").contains("the input is empty"));
+    }
+
+    #[test]
+    fn output_writes_the_answers_to_a_file_and_nothing_to_stdout() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("results.txt");
+        let file_arg = file.to_str().unwrap();
+        assert_eq!(
+            call(&["--output", file_arg, r#"[{"x": 1}, {"x": 3}]"#], "").unwrap(),
+            ""
+        );
+        assert_eq!(fs::read_to_string(&file).unwrap(), "2\n6\n");
+        let flag = format!("--output={file_arg}");
+        assert_eq!(call(&["--json", &flag, r#"{"x": 1}"#], "").unwrap(), "");
+        assert_eq!(fs::read_to_string(&file).unwrap(), "{\"value\":2.0}\n");
+        assert_eq!(call(&["--info", "--output", file_arg], "").unwrap(), "");
+        assert!(fs::read_to_string(&file).unwrap().contains("doubler"));
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn output_is_not_created_for_bad_input_and_its_own_errors_are_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("results.txt");
+        let file_arg = file.to_str().unwrap();
+        assert!(bad(&["--output", file_arg, "{"], "").contains("malformed JSON"));
+        assert!(!file.exists(), "bad input writes no file");
+        assert!(bad(&["--output"], "").contains("--output needs a file name"));
+        assert!(bad(&["--output", "--json", "{}"], "").contains("--output needs a file name"));
+        assert!(bad(&["--output", "a", "--output", "b", "{}"], "").contains("given twice"));
+        assert!(bad(&["--output", "out/", "{}"], "").contains("names a directory"));
+        let missing = dir.path().join("no/such/dir/results.txt");
+        let result = call(&["--output", missing.to_str().unwrap(), r#"{"x": 1}"#], "");
+        match result {
+            Err(CliError::Failure(message)) => {
+                assert!(message.starts_with("cannot write "), "{message}");
+                assert!(!message.contains('\n'), "{message}");
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        }
     }
 
     #[test]

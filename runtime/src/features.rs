@@ -16,6 +16,21 @@ pub struct Feature {
 }
 
 impl Feature {
+    /// A dataset file's text field as this feature's value: a number within its range.
+    pub fn parse_field(&self, field: &str) -> Result<f32, String> {
+        let value: f32 = field
+            .trim()
+            .parse()
+            .map_err(|_| format!("{} '{field}' is not a number", self.key))?;
+        if !(self.min..=self.max).contains(&value) {
+            return Err(format!(
+                "{} '{field}' is outside {} to {} {}",
+                self.key, self.min, self.max, self.unit
+            ));
+        }
+        Ok(value)
+    }
+
     /// The value, if it is finite and possible.
     pub fn check(&self, value: f32) -> Result<f32, String> {
         require_range(self.key, value, self.min, self.max)?;

@@ -77,6 +77,16 @@ pub enum Schedule {
 #[serde(deny_unknown_fields)]
 pub struct NoOptions {}
 
+/// One dataset file a run read: both digests (SHA3-256 is what Cocos AI manifests pin) and
+/// the layout that was detected in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetRecord {
+    pub sha256: String,
+    pub sha3_256: String,
+    /// What the file was read as (`UCI iris.data: no header, 150 rows`).
+    pub layout: String,
+}
+
 /// `metrics.json`: what one training run produced; `E` holds the algorithm's evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingReport<E> {
@@ -86,8 +96,9 @@ pub struct TrainingReport<E> {
     /// Epochs actually run.
     pub epochs_run: usize,
     pub training_seconds: f64,
-    /// SHA-256 of each dataset file used, by its path under the data directory.
-    pub dataset_sha256: BTreeMap<String, String>,
+    /// Every dataset file the run read, by its path under the data directory (or as given
+    /// with `--dataset`).
+    pub datasets: BTreeMap<String, DatasetRecord>,
     /// SHA-256 of `model.bpk`.
     pub model_sha256: String,
     pub evaluation: E,

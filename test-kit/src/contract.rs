@@ -2,8 +2,9 @@
 //! and natively: the model's own example answers, batches and stdin, `--json`, `--info`,
 //! `--help`, the bad input every module must refuse, and the imports.
 
-use std::path::PathBuf;
-use std::process::Output;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use runtime::cli::InferenceModel;
 use runtime::digest::sha256_hex;
@@ -11,8 +12,9 @@ use serde_json::Value;
 
 use crate::process::{
     assert_only_wasi_imports, expect_bad_input, expect_success, run_both, run_native, run_wasm,
-    wasm_module,
+    run_with_stdin, stderr, stdout, wasm_module, wasmtime,
 };
+use crate::runtimes::{Call, assert_engines_agree};
 use crate::training::committed_dir;
 
 /// An inference module under test.
@@ -81,7 +83,63 @@ pub fn check_contract(module: &ModuleUnderTest) {
     info_identifies_the_embedded_model(module);
     help_shows_usage_and_the_example(module);
     refuses_generic_bad_input(module);
+    writes_output_files_only_where_granted(module);
     assert_only_wasi_imports(&module.wasm());
+}
+
+/// Checks that wasmi and Node.js's WASI give exactly what the wasmtime CLI gives for the calls
+/// every module answers (its example in argv, on stdin, as `--json`, `--info`, `--help`, bad
+/// and non-ASCII input) and for the module's own `calls`.
+pub fn check_independent_runtimes(module: &ModuleUnderTest, calls: &[Call<'_>]) {
+    let batch = format!("[{}, {}]", module.example, module.example);
+    let common = [
+        Call {
+            args: &[module.example],
+            stdin: "",
+        },
+        Call {
+            args: &["--json", module.example],
+            stdin: "",
+        },
+        Call {
+            args: &["-"],
+            stdin: &batch,
+        },
+        Call {
+            args: &["--json", "-"],
+            stdin: &batch,
+        },
+        Call {
+            args: &["--info"],
+            stdin: "",
+        },
+        Call {
+            args: &["--help"],
+            stdin: "",
+        },
+        Call {
+            args: &["{"],
+            stdin: "",
+        },
+        Call {
+            args: &["-"],
+            stdin: "[",
+        },
+        Call {
+            args: &["--naïve"],
+            stdin: "",
+        },
+        Call {
+            args: &[r#"{"größe": "日本語"}"#],
+            stdin: "",
+        },
+        Call {
+            args: &["-"],
+            stdin: r#"[{"größe": "日本語"}]"#,
+        },
+    ];
+    assert_engines_agree(&module.wasm(), &common);
+    assert_engines_agree(&module.wasm(), calls);
 }
 
 fn answers_its_example_alone_in_a_batch_and_on_stdin(module: &ModuleUnderTest) {
@@ -102,7 +160,7 @@ fn json_answers_are_objects(module: &ModuleUnderTest) {
 fn info_identifies_the_embedded_model(module: &ModuleUnderTest) {
     let info: Value = serde_json::from_str(&expect_success(&module.both(&["--info"], "")))
         .expect("--info prints JSON");
-    let committed = std::fs::read(committed_dir(module.algorithm).join("model.bpk"))
+    let committed = fs::read(committed_dir(module.algorithm).join("model.bpk"))
         .expect("the committed model.bpk is readable");
     let sha256 = sha256_hex(&committed);
     assert_eq!(info["model"], module.algorithm);
@@ -121,6 +179,61 @@ fn help_shows_usage_and_the_example(module: &ModuleUnderTest) {
     for expected in [usage.as_str(), "--json", "--info", module.example] {
         assert!(help.contains(expected), "help shows {expected}:\n{help}");
     }
+}
+
+/// The module under `wasmtime run` with `dir` granted as its working directory, as Cocos AI
+/// runs wasm algorithms (`wasmedge --dir .:results` there, `--dir HOST::.` here).
+fn run_in_dir(module: &Path, dir: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(wasmtime());
+    command
+        .arg("run")
+        .arg("--dir")
+        .arg(format!("{}::.", dir.display()))
+        .arg(module)
+        .args(args);
+    run_with_stdin(command, "")
+}
+
+fn writes_output_files_only_where_granted(module: &ModuleUnderTest) {
+    let results = tempfile::tempdir().expect("temporary directory");
+    let wasm = module.wasm();
+    let expected = expect_success(&run_native(module.native, &[module.example], ""));
+
+    let output = run_in_dir(
+        &wasm,
+        results.path(),
+        &["--output", "results.txt", module.example],
+    );
+    assert_eq!(
+        expect_success(&output),
+        "",
+        "nothing on stdout with --output"
+    );
+    let written = fs::read_to_string(results.path().join("results.txt")).expect("results.txt");
+    assert_eq!(written, expected, "the file holds what stdout would");
+    let names: Vec<_> = fs::read_dir(results.path()).unwrap().flatten().collect();
+    assert_eq!(names.len(), 1, "no temporary file is left: {names:?}");
+
+    let output = run_in_dir(&wasm, results.path(), &["--output", "bad.txt", "{"]);
+    expect_bad_input(&output, "malformed JSON", module.error_example);
+    assert!(
+        !results.path().join("bad.txt").exists(),
+        "bad input writes no file"
+    );
+
+    let output = run_wasm(&wasm, &["--output", "results.txt", module.example], "");
+    let message = stderr(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "no directory granted: {message}"
+    );
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+    assert_eq!(message.trim_end().lines().count(), 1, "one line: {message}");
+    assert!(
+        message.contains("granted this module no directory") && message.contains("--dir"),
+        "says what to grant: {message}"
+    );
 }
 
 fn refuses_generic_bad_input(module: &ModuleUnderTest) {

@@ -178,9 +178,11 @@ fn json_close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     }
 }
 
-/// The WASI functions a module may import: arguments, the standard streams, exit, and the
-/// clock and random source std may ask for. No files (`path_open`, preopened directories), no
-/// sockets.
+/// The WASI functions a module may import: arguments, the standard streams, exit, the clock
+/// and random source std may ask for, and what `--output FILE` needs to write one file into a
+/// directory the runtime granted (finding the preopened directory, opening the file for
+/// writing, renaming it into place, removing it after a failed write). Nothing that lists,
+/// inspects or links files, and no sockets.
 pub const ALLOWED_WASI_IMPORTS: &[&str] = &[
     "args_get",
     "args_sizes_get",
@@ -195,10 +197,16 @@ pub const ALLOWED_WASI_IMPORTS: &[&str] = &[
     "clock_time_get",
     "random_get",
     "sched_yield",
+    // --output FILE
+    "fd_prestat_get",
+    "fd_prestat_dir_name",
+    "path_open",
+    "path_rename",
+    "path_unlink_file",
 ];
 
 /// Asserts the module needs nothing from its host but WASI preview 1's arguments, standard
-/// streams, exit, clock and random source.
+/// streams, exit, clock and random source, and writing the one file `--output` names.
 pub fn assert_only_wasi_imports(module: &Path) {
     let imports = wasm_imports(module);
     assert!(

@@ -75,13 +75,25 @@ pub struct TrainArgs {
     /// Dataset directory [default: $DATASETS_DIR, else datasets/ in the workspace]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Train on this dataset file (or unpacked folder) instead of the data directory's, in any
+    /// layout the algorithm accepts (Cocos AI: datasets/<file>); repeat it for an algorithm with
+    /// several files
+    #[arg(long = "dataset", value_name = "PATH", conflicts_with = "data_dir")]
+    pub datasets: Vec<PathBuf>,
     /// Where the model and its reports go [default: artifacts/<algorithm>/ in the workspace]
     #[arg(long, value_name = "DIR")]
     pub artifact_dir: Option<PathBuf>,
 }
 
 /// Options that say where and on what a run trains, not how: allowed beside `--config`.
-const PLACEMENT_OPTIONS: [&str; 5] = ["config", "data_dir", "artifact_dir", "backend", "adapter"];
+const PLACEMENT_OPTIONS: [&str; 6] = [
+    "config",
+    "data_dir",
+    "datasets",
+    "artifact_dir",
+    "backend",
+    "adapter",
+];
 
 /// The CPU backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,6 +141,9 @@ pub struct TrainRun<O> {
     /// Every setting of the run, recorded in `config.json`.
     pub settings: TrainingSettings<O>,
     pub data_dir: DataDir,
+    /// Files named with `--dataset`: when any is given, the algorithm reads these (detecting
+    /// their layout) instead of its canonical files under `data_dir`.
+    pub datasets: Vec<PathBuf>,
     pub artifact_dir: PathBuf,
 }
 
@@ -202,11 +217,13 @@ impl Binary {
         let artifact_dir = resolve_artifact_dir(args.artifact_dir.as_deref(), self.algorithm.name);
         let binary = &self.name;
         eprintln!("{binary}: backend {backend}");
-        eprintln!(
-            "{binary}: data directory {} (from {})",
-            data_dir.path.display(),
-            data_dir.chosen_by
-        );
+        if args.datasets.is_empty() {
+            eprintln!(
+                "{binary}: data directory {} (from {})",
+                data_dir.path.display(),
+                data_dir.chosen_by
+            );
+        }
         if let Some(config) = &args.config {
             eprintln!("{binary}: settings from {}", config.display());
         }
@@ -216,6 +233,7 @@ impl Binary {
             backend,
             settings,
             data_dir,
+            datasets: args.datasets.clone(),
             artifact_dir,
         };
         match train(&run) {

@@ -9,9 +9,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use md5::Md5;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 use runtime::digest::to_hex;
+
+use crate::dataset::{FileDigests, hash_stream};
 
 /// A dataset file: where it lives under the data directory, where it comes from, and what
 /// its bytes must hash to.
@@ -40,7 +42,7 @@ impl Checksum {
 
     fn actual<'a>(&self, digests: &'a Digests) -> &'a str {
         match self {
-            Checksum::Sha256(_) => &digests.sha256,
+            Checksum::Sha256(_) => &digests.file.sha256,
             Checksum::Md5(_) => &digests.md5,
         }
     }
@@ -59,9 +61,9 @@ impl std::fmt::Display for Checksum {
     }
 }
 
-/// Both digests of a file, computed in one pass.
+/// Every digest of a file, computed in one pass.
 struct Digests {
-    sha256: String,
+    file: FileDigests,
     md5: String,
 }
 
@@ -70,7 +72,7 @@ struct Digests {
 pub struct VerifiedFile {
     pub path: PathBuf,
     /// Recorded in reports whatever the pinned digest was.
-    pub sha256: String,
+    pub digests: FileDigests,
 }
 
 impl RemoteFile {
@@ -96,7 +98,7 @@ impl RemoteFile {
         })?;
         Ok(VerifiedFile {
             path,
-            sha256: digests.sha256,
+            digests: digests.file,
         })
     }
 
@@ -117,7 +119,7 @@ impl RemoteFile {
         }
         Ok(VerifiedFile {
             path,
-            sha256: digests.sha256,
+            digests: digests.file,
         })
     }
 
@@ -167,21 +169,15 @@ fn progress_bar(total: Option<u64>) -> ProgressBar {
 }
 
 fn copy_hashing(reader: &mut impl Read, out: &mut impl Write) -> io::Result<Digests> {
-    let mut sha256 = Sha256::new();
     let mut md5 = Md5::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        let n = reader.read(&mut buffer)?;
-        if n == 0 {
-            return Ok(Digests {
-                sha256: to_hex(&sha256.finalize()),
-                md5: to_hex(&md5.finalize()),
-            });
-        }
-        sha256.update(&buffer[..n]);
-        md5.update(&buffer[..n]);
-        out.write_all(&buffer[..n])?;
-    }
+    let file = hash_stream(reader, |chunk| {
+        md5.update(chunk);
+        out.write_all(chunk)
+    })?;
+    Ok(Digests {
+        file,
+        md5: to_hex(&md5.finalize()),
+    })
 }
 
 #[cfg(test)]
@@ -285,7 +281,7 @@ mod tests {
             .fetch(dir.path())
             .unwrap();
         assert_eq!(
-            verified.sha256,
+            verified.digests.sha256,
             sha256_hex(b"abc"),
             "the sha256 is still recorded"
         );
@@ -307,6 +303,6 @@ mod tests {
             checksum: Checksum::Sha256(leak(sha256_hex(b"original"))),
         };
         let verified = file.fetch(dir.path()).unwrap();
-        assert_eq!(verified.sha256, sha256_hex(b"original"));
+        assert_eq!(verified.digests.sha256, sha256_hex(b"original"));
     }
 }

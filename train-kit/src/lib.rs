@@ -1,8 +1,9 @@
 //! The training layer: what every `<algo>-ndarray` / `<algo>-wgpu` binary shares, written once.
 //!
 //! - [`cli`]: the command line, the algorithm's description and defaults, `--config`;
-//! - [`paths`], [`download`], [`artifact`]: where data and artifacts live, verified dataset
-//!   files, files and directories written whole or not at all;
+//! - [`paths`], [`download`], [`dataset`], [`artifact`]: where data and artifacts live, verified
+//!   dataset files, files users name with `--dataset` and what was detected in them, files and
+//!   directories written whole or not at all;
 //! - [`split`]: seeded, stratified splits;
 //! - [`runner`]: burn's learner with the recorded optimiser and schedule, the supervised steps;
 //! - [`epoch_log`], [`curves`], [`plot`]: one line per epoch, the curves, the charts;
@@ -12,6 +13,7 @@
 pub mod artifact;
 pub mod cli;
 pub mod curves;
+pub mod dataset;
 pub mod download;
 pub mod epoch_log;
 pub mod evaluation;

@@ -1,7 +1,6 @@
 //! Writing a trained model: `model.bpk` with deterministic bytes, `config.json` and
 //! `metrics.json`, next to whatever else the run staged, swapped in as the artifact directory.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -14,6 +13,7 @@ use serde::Serialize;
 
 use crate::artifact::{StagedDir, write_atomic, write_json_atomic};
 use crate::cli::TrainRun;
+use crate::dataset::DatasetRecords;
 
 /// What every training run records besides the model and its evaluation.
 #[derive(Debug, Clone)]
@@ -21,22 +21,18 @@ pub struct RunInfo {
     pub algorithm: &'static str,
     pub backend: String,
     pub started: Instant,
-    /// SHA-256 of each dataset file used, by its path under the data directory.
-    pub dataset_sha256: BTreeMap<String, String>,
+    /// Every dataset file read: digests and the layout detected.
+    pub datasets: DatasetRecords,
 }
 
 impl RunInfo {
     /// What `run` trained on and with, for a run that started at `started`.
-    pub fn new<O>(
-        run: &TrainRun<O>,
-        started: Instant,
-        dataset_sha256: BTreeMap<String, String>,
-    ) -> Self {
+    pub fn new<O>(run: &TrainRun<O>, started: Instant, datasets: DatasetRecords) -> Self {
         Self {
             algorithm: run.algorithm.name,
             backend: run.backend.clone(),
             started,
-            dataset_sha256,
+            datasets,
         }
     }
 }
@@ -64,7 +60,7 @@ pub fn save_run<M: Module, C: Serialize, E: Serialize>(
         backend: info.backend,
         epochs_run,
         training_seconds: info.started.elapsed().as_secs_f64(),
-        dataset_sha256: info.dataset_sha256,
+        datasets: info.datasets,
         model_sha256: sha256_hex(&model_bytes),
         evaluation,
     };

@@ -3,8 +3,9 @@
 //! native on every wine of the test split, and the module's imports.
 
 use runtime::cli::InferenceModel;
-use test_kit::contract::{ModuleUnderTest, check_contract};
+use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
 use test_kit::process::expect_success;
+use test_kit::runtimes::Call;
 use test_kit::training::{committed_dir, read_json};
 use train_kit::paths::resolve_data_dir;
 use wine_quality::config::WineConfig;
@@ -30,6 +31,28 @@ fn both(args: &[&str], stdin: &str) -> std::process::Output {
 #[test]
 fn the_module_keeps_the_cli_contract() {
     check_contract(&module());
+}
+
+/// The same module file under wasmtime, wasmi and Node.js's WASI: the same lines, messages
+/// and exit codes, with non-ASCII text.
+#[test]
+fn the_module_answers_the_same_under_every_runtime() {
+    check_independent_runtimes(
+        &module(),
+        &[
+            Call {
+                args: &["-"],
+                stdin: &WinePredictor::EXAMPLE.replace(r#""red""#, r#""rosé""#),
+            },
+            Call {
+                args: &[
+                    "--json",
+                    &WinePredictor::EXAMPLE.replace(r#""red""#, r#""white""#),
+                ],
+                stdin: "",
+            },
+        ],
+    );
 }
 
 /// The sample with one field replaced by `value` (raw JSON).

@@ -1,10 +1,9 @@
 //! Training: the learner's steps for the model, the evaluation against the mean predictor,
 //! and the run that writes `artifacts/wine-quality/`.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::InMemDataset;
 use burn::nn::loss::{MseLoss, Reduction};
@@ -14,13 +13,15 @@ use runtime::settings::{Optimizer, Schedule};
 use train_kit::artifact::StagedDir;
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
 use train_kit::curves::EpochCurves;
+use train_kit::dataset::{DatasetRecords, announce, dataset_name};
 use train_kit::plot::{Panel, PanelKind, Series, draw_png};
 use train_kit::runner::{launch, learner};
 use train_kit::save::{RunInfo, save_run};
 
 use crate::config::{WineConfig, WineOptions};
 use crate::data::{
-    RED_WINES, WHITE_WINES, WineBatch, WineBatcher, WineItem, fit_preprocessing, load_items, split,
+    RED_WINES, WHITE_WINES, WineBatch, WineBatcher, WineFile, WineItem, combine, fit_preprocessing,
+    read_wines, split, types_used,
 };
 use crate::evaluation::{evaluate, predicted_qualities};
 use crate::input::WineType;
@@ -52,14 +53,44 @@ impl WineModel {
 
 train_kit::impl_supervised_steps!(WineModel, WineBatch, RegressionOutput, forward_regression);
 
+/// The wines to train on (red first) and the record of every file they came from, by its name
+/// in `metrics.json`: the `--dataset` files as given (one per type, or one with a type column),
+/// else UCI's two files under the data directory (downloaded and verified when missing).
+fn read_data(run: &TrainRun<WineOptions>) -> Result<(DatasetRecords, Vec<WineItem>)> {
+    let named: Vec<(String, WineFile)> = if run.datasets.is_empty() {
+        [RED_WINES, WHITE_WINES]
+            .iter()
+            .map(|file| {
+                let verified = file.fetch(&run.data_dir.path)?;
+                Ok((file.relative_path.to_owned(), read_wines(&verified.path)?))
+            })
+            .collect::<Result<_>>()?
+    } else {
+        run.datasets
+            .iter()
+            .map(|path| Ok((dataset_name(path), read_wines(path)?)))
+            .collect::<Result<_>>()?
+    };
+    let mut records = DatasetRecords::new();
+    for (name, file) in &named {
+        let description = file.description();
+        announce(ALGORITHM.name, &file.path, &description);
+        records.insert(name.clone(), file.digests.record(description));
+    }
+    let items = combine(named.into_iter().map(|(_, file)| file).collect())?;
+    Ok((records, items))
+}
+
 /// Trains with `run`'s settings and replaces the artifact directory with the results.
 pub fn train(run: &TrainRun<WineOptions>) -> Result<()> {
     let started = Instant::now();
     let settings = &run.settings;
-    let red = RED_WINES.fetch(&run.data_dir.path)?;
-    let white = WHITE_WINES.fetch(&run.data_dir.path)?;
-    let mut items = load_items(&red.path, WineType::Red)?;
-    items.extend(load_items(&white.path, WineType::White)?);
+    let (datasets, items) = read_data(run)?;
+    println!(
+        "wine-quality: wine types used: {} ({} wines)",
+        types_used(&items),
+        items.len()
+    );
     let splits = split(items, settings.seed);
     println!(
         "wine-quality: {} training, {} validation, {} test wines (stratified by type and quality, seed {})",
@@ -68,6 +99,12 @@ pub fn train(run: &TrainRun<WineOptions>) -> Result<()> {
         splits.test.len(),
         settings.seed
     );
+    if splits.train.is_empty() || splits.valid.is_empty() || splits.test.is_empty() {
+        bail!(
+            "{} wines are too few for a training, a validation and a test share",
+            splits.train.len() + splits.valid.len() + splits.test.len()
+        );
+    }
     let (preprocessing, target) = fit_preprocessing(&splits.train);
     let batcher = WineBatcher {
         preprocessing: preprocessing.clone(),
@@ -109,10 +146,6 @@ pub fn train(run: &TrainRun<WineOptions>) -> Result<()> {
         target,
         training: settings.clone(),
     };
-    let datasets = BTreeMap::from([
-        (RED_WINES.relative_path.to_owned(), red.sha256),
-        (WHITE_WINES.relative_path.to_owned(), white.sha256),
-    ]);
     let info = RunInfo::new(run, started, datasets);
     let (report, destination) = save_run(
         stage,
@@ -172,10 +205,13 @@ fn draw_charts(
         x_label: "true quality".into(),
         y_label: "predicted quality".into(),
         kind: PanelKind::ScatterWithDiagonal,
-        series: vec![
+        series: [
             by_type(WineType::Red, "red"),
             by_type(WineType::White, "white"),
-        ],
+        ]
+        .into_iter()
+        .filter(|series| !series.points.is_empty())
+        .collect(),
     };
     draw_png(
         &stage.path().join("predictions.png"),

@@ -11,6 +11,7 @@ use anyhow::anyhow;
 mod baseline;
 mod bench;
 mod demo;
+mod module_bench;
 mod paths;
 mod process;
 mod setup;
@@ -23,8 +24,10 @@ Usage: cargo xtask <command>
 Commands:
   setup            install what is missing: the wasm32-wasip1 toolchain, the wasmtime CLI
                    (pinned), and lavapipe (software Vulkan) for the wgpu tests
-  wasm [CRATE...]  build inference modules (default: all) to
-                   target/wasm32-wasip1/release/<crate>.wasm
+  wasm [--precompile] [CRATE...]
+                   build inference modules (default: all) to
+                   target/wasm32-wasip1/release/<crate>.wasm and print their SHA-256 and
+                   SHA3-256; --precompile also writes <crate>.cwasm with `wasmtime compile`
   demo             the main job: set up, train Iris on the CPU, build its wasm module and
                    predict a sample under wasmtime
   test             set up, check formatting and lints, build the wasm modules and run every
@@ -32,9 +35,10 @@ Commands:
   baseline         the AG News TF-IDF + logistic-regression baseline (scikit-learn, installed
                    into a virtual environment under the target directory) on the committed
                    model's split; writes artifacts/ag-news/baseline.json
-  bench            MNIST training throughput (flex, ndarray, PyTorch CPU when installed:
-                   BENCH_PYTHON), where a step's time goes, mnist-inference native vs wasm;
-                   writes BENCHMARKS.md
+  bench [modules]  MNIST training throughput (flex, ndarray, PyTorch CPU when installed:
+                   BENCH_PYTHON) and where a step's time goes; every inference module's size,
+                   start-up and per-item cost natively and under wasmtime, wasmi and Node.js
+                   (`modules`: only these); writes BENCHMARKS.md
   help             print this help
 
 Environment:
@@ -48,11 +52,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::setup().map(|_| ()),
-        Some("wasm") => wasm::build_wasm(&args[1..]).map(|_| ()),
+        Some("wasm") => wasm::wasm_command(&args[1..]),
         Some("demo") => demo::demo(),
         Some("test") => test::test(),
         Some("baseline") => baseline::baseline(),
-        Some("bench") => bench::bench(),
+        Some("bench") => bench::bench(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())

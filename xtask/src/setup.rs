@@ -1,5 +1,6 @@
 //! `cargo xtask setup`: the wasm toolchain (rustup's target or the build-std fallback), the
-//! pinned wasmtime CLI and lavapipe, each installed only when missing.
+//! pinned wasmtime CLI, the other engines the modules are checked under (wasmi, Node.js) and
+//! lavapipe, each installed only when missing.
 
 use std::env;
 use std::fs;
@@ -14,6 +15,10 @@ use crate::wasm::WASM_TARGET;
 
 /// Pinned: wasmtime-cli 50 needs a newer rustc than the project's MSRV.
 const WASMTIME_VERSION: &str = "48.0.8";
+/// wasmi's CLI: a pure-Rust interpreter, the second, independent engine.
+const WASMI_VERSION: &str = "2.0.0";
+/// Node.js's `node:wasi` needs at least this major version.
+const NODE_MIN_MAJOR: u32 = 18;
 /// Debian packages for building std for wasm32-wasip1 from source when rustup cannot
 /// download the target.
 const BUILD_STD_PACKAGES: &[&str] = &[
@@ -32,13 +37,22 @@ const RUSTUP_TIMEOUT: Duration = Duration::from_secs(180);
 pub(crate) struct Tools {
     pub(crate) wasm: WasmToolchain,
     pub(crate) wasmtime: PathBuf,
+    pub(crate) wasmi: PathBuf,
+    pub(crate) node: PathBuf,
 }
 
 pub(crate) fn setup() -> Result<Tools> {
     let wasm = wasm_toolchain()?;
     let wasmtime = ensure_wasmtime()?;
+    let wasmi = ensure_wasmi()?;
+    let node = ensure_node()?;
     ensure_lavapipe()?;
-    Ok(Tools { wasm, wasmtime })
+    Ok(Tools {
+        wasm,
+        wasmtime,
+        wasmi,
+        node,
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +155,45 @@ pub(crate) fn ensure_wasmtime() -> Result<PathBuf> {
         "--locked",
     ]))?;
     Ok(installed)
+}
+
+pub(crate) fn ensure_wasmi() -> Result<PathBuf> {
+    let installed = cargo_home().join("bin").join("wasmi");
+    for candidate in [PathBuf::from("wasmi"), installed.clone()] {
+        if let Some(version) = stdout_of(Command::new(&candidate).arg("--version")) {
+            println!("wasmi: {version}");
+            return Ok(candidate);
+        }
+    }
+    println!("wasmi: not found; installing wasmi_cli {WASMI_VERSION} (about 4 minutes on 2 cores)");
+    run(cargo().args(["install", &format!("wasmi_cli@{WASMI_VERSION}"), "--locked"]))?;
+    Ok(installed)
+}
+
+/// Node.js for its built-in WASI: the one on the PATH when recent enough, else Debian's.
+pub(crate) fn ensure_node() -> Result<PathBuf> {
+    let node = PathBuf::from("node");
+    let major = || {
+        stdout_of(Command::new(&node).arg("--version")).and_then(|v| {
+            v.trim_start_matches('v')
+                .split('.')
+                .next()
+                .and_then(|m| m.parse::<u32>().ok())
+        })
+    };
+    if major().is_none() {
+        ensure_debian_packages(&["nodejs"])?;
+    }
+    match major() {
+        Some(found) if found >= NODE_MIN_MAJOR => {
+            println!("node: v{found}");
+            Ok(node)
+        }
+        found => bail!(
+            "Node.js {found:?} is too old or missing; install Node.js {NODE_MIN_MAJOR} or newer \
+             (its built-in WASI runs the modules in the runtime tests)"
+        ),
+    }
 }
 
 fn cargo_home() -> PathBuf {

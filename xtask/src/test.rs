@@ -28,6 +28,8 @@ pub(crate) fn test() -> Result<()> {
     run(cargo()
         .args(["test", "--workspace", "--all-features", "--release"])
         .env("WASMTIME", &tools.wasmtime)
+        .env("WASMI", &tools.wasmi)
+        .env("NODE", &tools.node)
         .env("WASM_MODULE_DIR", wasm_output_dir())
         // wgpu's Vulkan loader warns without it; a private directory keeps the logs clean.
         .env("XDG_RUNTIME_DIR", &runtime_dir))

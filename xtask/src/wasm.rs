@@ -1,4 +1,7 @@
-//! `cargo xtask wasm [CRATE...]`: builds inference modules with the toolchain setup chose.
+//! `cargo xtask wasm [--precompile] [CRATE...]`: builds inference modules with the toolchain
+//! setup chose, in the `wasm` profile (whole-program LTO, stripped), prints each module's
+//! SHA-256 and SHA3-256 (what Cocos AI manifests pin), and with `--precompile` also writes
+//! `<crate>.cwasm`, compiled ahead of time by the wasmtime CLI.
 
 use std::env;
 use std::ffi::OsString;
@@ -7,12 +10,16 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use sha3::Sha3_256;
 
 use crate::paths::{target_dir, workspace_root};
 use crate::process::{cargo, run};
-use crate::setup::{WasmToolchain, wasm_toolchain};
+use crate::setup::{WasmToolchain, ensure_wasmtime, wasm_toolchain};
 
 pub(crate) const WASM_TARGET: &str = "wasm32-wasip1";
+/// The cargo profile the shipped modules are built in (see the workspace's Cargo.toml).
+const WASM_PROFILE: &str = "wasm";
 /// Every inference module of the workspace.
 const INFERENCE_CRATES: &[&str] = &[
     "ag-news-inference",
@@ -29,9 +36,61 @@ pub(crate) fn wasm_output_dir() -> PathBuf {
         .join("release")
 }
 
+/// `cargo xtask wasm [--precompile] [CRATE...]`.
+pub(crate) fn wasm_command(args: &[String]) -> Result<()> {
+    let precompile = args.iter().any(|a| a == "--precompile");
+    let crates: Vec<String> = args
+        .iter()
+        .filter(|a| *a != "--precompile")
+        .cloned()
+        .collect();
+    if let Some(flag) = crates.iter().find(|c| c.starts_with('-')) {
+        bail!("unknown option '{flag}' (known: --precompile)");
+    }
+    let modules = build_wasm(&crates)?;
+    if precompile {
+        let wasmtime = ensure_wasmtime()?;
+        for module in &modules {
+            precompile_module(&wasmtime, module)?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn build_wasm(crates: &[String]) -> Result<Vec<PathBuf>> {
-    let toolchain = wasm_toolchain()?;
-    build_wasm_with(toolchain, crates)
+    build_wasm_with(wasm_toolchain()?, crates)
+}
+
+/// `wasmtime compile`: a `.cwasm` beside the module, for `wasmtime run --allow-precompiled`.
+/// It is native code for this wasmtime version and this CPU, so it is built where it runs.
+pub(crate) fn precompile_module(
+    wasmtime: &std::path::Path,
+    module: &std::path::Path,
+) -> Result<PathBuf> {
+    let cwasm = module.with_extension("cwasm");
+    run(Command::new(wasmtime)
+        .arg("compile")
+        .arg(module)
+        .arg("-o")
+        .arg(&cwasm))?;
+    let size = fs::metadata(&cwasm)?.len();
+    println!(
+        "wasm: {} ({:.1} MB, precompiled)",
+        cwasm.display(),
+        size as f64 / 1e6
+    );
+    Ok(cwasm)
+}
+
+/// Lowercase hex SHA-256 and SHA3-256 of a file's bytes.
+pub(crate) fn digests(bytes: &[u8]) -> (String, String) {
+    let hex = |digest: &[u8]| {
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    (hex(&Sha256::digest(bytes)), hex(&Sha3_256::digest(bytes)))
 }
 
 pub(crate) fn build_wasm_with(toolchain: WasmToolchain, crates: &[String]) -> Result<Vec<PathBuf>> {
@@ -51,12 +110,12 @@ pub(crate) fn build_wasm_with(toolchain: WasmToolchain, crates: &[String]) -> Re
     let built_dir = match toolchain {
         WasmToolchain::Rustup => {
             let mut command = cargo();
-            command.args(["build", "--release", "--target", WASM_TARGET]);
+            command.args(["build", "--profile", WASM_PROFILE, "--target", WASM_TARGET]);
             for name in &crates {
                 command.args(["-p", name]);
             }
             run(&mut command)?;
-            target_dir().join(WASM_TARGET).join("release")
+            target_dir().join(WASM_TARGET).join(WASM_PROFILE)
         }
         WasmToolchain::BuildStd => build_std(&crates)?,
     };
@@ -71,8 +130,13 @@ pub(crate) fn build_wasm_with(toolchain: WasmToolchain, crates: &[String]) -> Re
                 format!("cannot copy {} to {}", built.display(), module.display())
             })?;
         }
-        let size = fs::metadata(&module)?.len();
-        println!("wasm: {} ({:.1} MB)", module.display(), size as f64 / 1e6);
+        let bytes = fs::read(&module)?;
+        let (sha256, sha3_256) = digests(&bytes);
+        println!(
+            "wasm: {} ({:.2} MB)\n      sha256   {sha256}\n      sha3-256 {sha3_256}",
+            module.display(),
+            bytes.len() as f64 / 1e6
+        );
         modules.push(module);
     }
     Ok(modules)
@@ -92,6 +156,7 @@ fn build_std(crates: &[String]) -> Result<PathBuf> {
         "-C link-self-contained=no",
         "-L native=/usr/lib/wasm32-wasi",
         "-C link-arg=/usr/lib/wasm32-wasi/crt1-command.o",
+        "-C target-feature=+simd128",
     ]
     .join(" ");
     let mut command = Command::new("/usr/bin/cargo");
@@ -103,12 +168,12 @@ fn build_std(crates: &[String]) -> Result<PathBuf> {
         .env("RUSTFLAGS", rustflags)
         .env_remove("RUSTUP_TOOLCHAIN")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .args(["build", "--release", "--target", WASM_TARGET])
+        .args(["build", "--profile", WASM_PROFILE, "--target", WASM_TARGET])
         .args(["-Zbuild-std=std,panic_abort", "--target-dir"])
         .arg(&target_dir);
     for name in crates {
         command.args(["-p", name]);
     }
     run(&mut command)?;
-    Ok(target_dir.join(WASM_TARGET).join("release"))
+    Ok(target_dir.join(WASM_TARGET).join(WASM_PROFILE))
 }

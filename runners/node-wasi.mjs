@@ -1,0 +1,60 @@
+// Runs a WASI preview 1 command module under Node.js's built-in WASI (V8), the way the
+// wasmtime CLI does: `node node-wasi.mjs [--dir HOST::GUEST]... MODULE.wasm ARGS...`.
+// The module gets its arguments, the process's stdin/stdout/stderr, no environment variables
+// and no directory unless one is granted with --dir; the exit code is the module's. A trap
+// prints one line on stderr and exits 134, as the wasmtime CLI does.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import process from 'node:process';
+import { WASI } from 'node:wasi';
+
+const USAGE = 'usage: node node-wasi.mjs [--dir HOST::GUEST]... MODULE.wasm [ARGS...]';
+
+function parse(argv) {
+  const preopens = {};
+  let i = 0;
+  while (argv[i] === '--dir') {
+    const mapping = argv[i + 1] ?? '';
+    const [host, guest] = mapping.includes('::') ? mapping.split('::') : [mapping, mapping];
+    if (!host) {
+      throw new Error(`--dir needs HOST::GUEST; ${USAGE}`);
+    }
+    preopens[guest] = host;
+    i += 2;
+  }
+  const module = argv[i];
+  if (!module) {
+    throw new Error(USAGE);
+  }
+  return { preopens, module, args: argv.slice(i + 1) };
+}
+
+async function main() {
+  const { preopens, module, args } = parse(process.argv.slice(2));
+  const wasi = new WASI({
+    version: 'preview1',
+    args: [basename(module), ...args],
+    env: {},
+    preopens,
+    returnOnExit: true,
+  });
+  const compiled = await WebAssembly.compile(await readFile(module));
+  const instance = await WebAssembly.instantiate(compiled, wasi.getImportObject());
+  try {
+    return wasi.start(instance);
+  } catch (error) {
+    if (error instanceof WebAssembly.RuntimeError) {
+      process.stderr.write(`wasm trap: ${error.message}\n`);
+      return 134;
+    }
+    throw error;
+  }
+}
+
+main().then(
+  (code) => { process.exitCode = code; },
+  (error) => {
+    process.stderr.write(`node-wasi: ${error.message}\n`);
+    process.exitCode = 1;
+  },
+);
