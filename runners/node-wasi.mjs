@@ -3,8 +3,14 @@
 // The module gets its arguments, the process's stdin/stdout/stderr, no environment variables
 // and no directory unless one is granted with --dir; the exit code is the module's. A trap
 // prints one line on stderr and exits 134, as the wasmtime CLI does.
+//
+// Node.js puts a piped stdin in non-blocking mode, and its WASI then passes EAGAIN to a module
+// that reads before the writer has written. So a piped stdin is read whole first and handed to
+// the module as a file (a terminal is passed through as it is).
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import process from 'node:process';
 import { WASI } from 'node:wasi';
 
@@ -29,6 +35,24 @@ function parse(argv) {
   return { preopens, module, args: argv.slice(i + 1) };
 }
 
+async function stdinFd() {
+  if (process.stdin.isTTY) {
+    return 0;
+  }
+  const chunks = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'node-wasi-'));
+  try {
+    const file = join(dir, 'stdin');
+    writeFileSync(file, Buffer.concat(chunks));
+    return openSync(file, 'r');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const { preopens, module, args } = parse(process.argv.slice(2));
   const wasi = new WASI({
@@ -36,6 +60,7 @@ async function main() {
     args: [basename(module), ...args],
     env: {},
     preopens,
+    stdin: await stdinFd(),
     returnOnExit: true,
   });
   const compiled = await WebAssembly.compile(await readFile(module));

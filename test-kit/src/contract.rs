@@ -14,7 +14,7 @@ use crate::process::{
     assert_only_wasi_imports, expect_bad_input, expect_success, run_both, run_native, run_wasm,
     run_with_stdin, stderr, stdout, wasm_module, wasmtime,
 };
-use crate::runtimes::{Call, assert_engines_agree};
+use crate::runtimes::{Call, assert_engines_agree, assert_late_stdin_is_read};
 use crate::training::committed_dir;
 
 /// An inference module under test.
@@ -140,6 +140,7 @@ pub fn check_independent_runtimes(module: &ModuleUnderTest, calls: &[Call<'_>]) 
     ];
     assert_engines_agree(&module.wasm(), &common);
     assert_engines_agree(&module.wasm(), calls);
+    assert_late_stdin_is_read(&module.wasm(), &["-"], &batch);
 }
 
 fn answers_its_example_alone_in_a_batch_and_on_stdin(module: &ModuleUnderTest) {

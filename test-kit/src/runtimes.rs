@@ -2,8 +2,10 @@
 //! (a pure-Rust interpreter) and Node.js's built-in WASI (V8), through the runner kept in
 //! `runners/node-wasi.mjs`. What a user sees must not depend on the engine.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use train_kit::paths::workspace_root;
 
@@ -107,6 +109,39 @@ pub fn assert_engines_agree(module: &Path, calls: &[Call<'_>]) {
                 "{engine} stderr for {call:?}"
             );
         }
+    }
+}
+
+/// Asserts that every engine answers `stdin` the same when it arrives late (the writer waits
+/// before writing), as input from a slow producer does: a runtime must block, not fail.
+pub fn assert_late_stdin_is_read(module: &Path, args: &[&str], stdin: &str) {
+    let expected = stdout(&Engine::Wasmtime.run(module, args, stdin));
+    for engine in ENGINES {
+        let mut child = engine
+            .command(module, args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", engine.name()));
+        std::thread::sleep(Duration::from_millis(300));
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(stdin.as_bytes())
+            .expect("the module reads stdin");
+        drop(pipe);
+        let output = child.wait_with_output().expect("the process finishes");
+        assert!(
+            output.status.success(),
+            "{} with late stdin: {}",
+            engine.name(),
+            stderr(&output)
+        );
+        assert_eq!(
+            stdout(&output),
+            expected,
+            "{} with late stdin",
+            engine.name()
+        );
     }
 }
 
