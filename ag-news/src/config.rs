@@ -4,6 +4,7 @@
 //! (`ag-news-ndarray --config config.json`).
 
 use runtime::artifacts::ArtifactConfig;
+use runtime::layers::Layers;
 use runtime::settings::TrainingSettings;
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +45,7 @@ pub struct AgNewsConfig {
 impl ArtifactConfig for AgNewsConfig {
     type Model = AgNewsModel;
 
-    fn init_model(&self, device: &burn::prelude::Device) -> AgNewsModel {
-        self.model.init(device)
+    fn build_model(&self, layers: &impl Layers) -> AgNewsModel {
+        self.model.build(layers)
     }
 }

@@ -5,6 +5,7 @@ use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
 };
 use burn::prelude::*;
+use runtime::layers::{Initialized, Layers};
 
 use crate::input::TokenBatch;
 
@@ -32,16 +33,24 @@ pub struct AgNewsModel {
 }
 
 impl AgNewsModelConfig {
+    /// The network with burn's initial weights, to train.
     pub fn init(&self, device: &Device) -> AgNewsModel {
+        self.build(&Initialized(device))
+    }
+
+    /// The network with its layers made by `layers`.
+    pub fn build(&self, layers: &impl Layers) -> AgNewsModel {
         AgNewsModel {
-            embedding: EmbeddingConfig::new(self.vocab_size, self.embedding_dim)
-                .with_initializer(Initializer::Normal {
-                    mean: 0.0,
-                    std: self.init_std,
-                })
-                .init(device),
+            embedding: layers.embedding(
+                &EmbeddingConfig::new(self.vocab_size, self.embedding_dim).with_initializer(
+                    Initializer::Normal {
+                        mean: 0.0,
+                        std: self.init_std,
+                    },
+                ),
+            ),
             dropout: DropoutConfig::new(self.dropout).init(),
-            output: LinearConfig::new(self.embedding_dim, self.num_classes).init(device),
+            output: layers.linear(&LinearConfig::new(self.embedding_dim, self.num_classes)),
         }
     }
 }

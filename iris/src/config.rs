@@ -3,6 +3,7 @@
 //! to train the same model again (`iris-ndarray --config config.json`).
 
 use runtime::artifacts::ArtifactConfig;
+use runtime::layers::Layers;
 use runtime::settings::{NoOptions, TrainingSettings};
 use runtime::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ pub struct IrisConfig {
 impl ArtifactConfig for IrisConfig {
     type Model = IrisModel;
 
-    fn init_model(&self, device: &burn::prelude::Device) -> IrisModel {
-        self.model.init(device)
+    fn build_model(&self, layers: &impl Layers) -> IrisModel {
+        self.model.build(layers)
     }
 }

@@ -2,6 +2,7 @@
 
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
+use runtime::layers::{Initialized, Layers};
 
 /// The network's shape.
 #[derive(Config, Debug)]
@@ -24,11 +25,17 @@ pub struct IrisModel {
 }
 
 impl IrisModelConfig {
+    /// The network with burn's initial weights, to train.
     pub fn init(&self, device: &Device) -> IrisModel {
+        self.build(&Initialized(device))
+    }
+
+    /// The network with its layers made by `layers`.
+    pub fn build(&self, layers: &impl Layers) -> IrisModel {
         IrisModel {
-            input: LinearConfig::new(self.num_features, self.hidden_size).init(device),
-            hidden: LinearConfig::new(self.hidden_size, self.hidden_size).init(device),
-            output: LinearConfig::new(self.hidden_size, self.num_classes).init(device),
+            input: layers.linear(&LinearConfig::new(self.num_features, self.hidden_size)),
+            hidden: layers.linear(&LinearConfig::new(self.hidden_size, self.hidden_size)),
+            output: layers.linear(&LinearConfig::new(self.hidden_size, self.num_classes)),
             activation: Relu::new(),
         }
     }

@@ -3,6 +3,7 @@
 //! enough to train the same model again (`mnist-ndarray --config config.json`).
 
 use runtime::artifacts::ArtifactConfig;
+use runtime::layers::Layers;
 use runtime::settings::TrainingSettings;
 use serde::{Deserialize, Serialize};
 
@@ -34,7 +35,7 @@ pub struct MnistConfig {
 impl ArtifactConfig for MnistConfig {
     type Model = MnistModel;
 
-    fn init_model(&self, device: &burn::prelude::Device) -> MnistModel {
-        self.model.init(device)
+    fn build_model(&self, layers: &impl Layers) -> MnistModel {
+        self.model.build(layers)
     }
 }

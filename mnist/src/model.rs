@@ -7,6 +7,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
 };
 use burn::prelude::*;
+use runtime::layers::{Initialized, Layers};
 
 use crate::input::SIDE;
 
@@ -51,20 +52,21 @@ pub struct MnistModel {
 
 /// A `kernel` x `kernel` convolution with stride 2 and the padding that halves the size; no
 /// bias, as the batch norm after it has its own shift.
-fn strided_conv(channels: [usize; 2], kernel: usize, device: &Device) -> Conv2d {
+fn strided_conv(channels: [usize; 2], kernel: usize, layers: &impl Layers) -> Conv2d {
     let pad = kernel / 2;
-    Conv2dConfig::new(channels, [kernel, kernel])
-        .with_stride([2, 2])
-        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-        .with_bias(false)
-        .init(device)
+    layers.conv2d(
+        &Conv2dConfig::new(channels, [kernel, kernel])
+            .with_stride([2, 2])
+            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+            .with_bias(false),
+    )
 }
 
 /// Batch norm whose running statistics carry fixed ids. burn draws those ids at random (the
 /// weights' ids are not random), so without this two runs with the same seed would train the
 /// same weights but write different `model.bpk` bytes. `layer` keeps the ids distinct.
-fn batch_norm(channels: usize, layer: u64, device: &Device) -> BatchNorm {
-    let mut norm = BatchNormConfig::new(channels).init(device);
+fn batch_norm(channels: usize, layer: u64, layers: &impl Layers) -> BatchNorm {
+    let mut norm = layers.batch_norm(&BatchNormConfig::new(channels));
     let id = |statistic: u64| ParamId::from(RUNNING_STATE_IDS + 2 * layer + statistic);
     norm.running_mean = RunningState::with_id(id(0), norm.running_mean.value());
     norm.running_var = RunningState::with_id(id(1), norm.running_var.value());
@@ -78,16 +80,22 @@ impl MnistModelConfig {
     /// Side of the feature maps after both convolutions (28 / 2 / 2).
     const FEATURE_SIDE: usize = SIDE / 4;
 
+    /// The network with burn's initial weights, to train.
     pub fn init(&self, device: &Device) -> MnistModel {
+        self.build(&Initialized(device))
+    }
+
+    /// The network with its layers made by `layers`.
+    pub fn build(&self, layers: &impl Layers) -> MnistModel {
         let flat = self.conv2_channels * Self::FEATURE_SIDE * Self::FEATURE_SIDE;
         MnistModel {
-            conv1: strided_conv([1, self.conv1_channels], 5, device),
-            norm1: batch_norm(self.conv1_channels, 1, device),
-            conv2: strided_conv([self.conv1_channels, self.conv2_channels], 3, device),
-            norm2: batch_norm(self.conv2_channels, 2, device),
+            conv1: strided_conv([1, self.conv1_channels], 5, layers),
+            norm1: batch_norm(self.conv1_channels, 1, layers),
+            conv2: strided_conv([self.conv1_channels, self.conv2_channels], 3, layers),
+            norm2: batch_norm(self.conv2_channels, 2, layers),
             dropout: DropoutConfig::new(self.dropout).init(),
-            hidden: LinearConfig::new(flat, self.hidden_size).init(device),
-            output: LinearConfig::new(self.hidden_size, self.num_classes).init(device),
+            hidden: layers.linear(&LinearConfig::new(flat, self.hidden_size)),
+            output: layers.linear(&LinearConfig::new(self.hidden_size, self.num_classes)),
             activation: Relu::new(),
         }
     }

@@ -87,13 +87,15 @@ mod loaded {
 
     use super::Artifacts;
     use crate::digest::sha256_hex;
+    use crate::layers::{Empty, Layers};
 
     /// `config.json` of an algorithm: it knows the network it describes.
     pub trait ArtifactConfig: DeserializeOwned {
         type Model: Module;
 
-        /// The untrained network of this shape, to load the record into.
-        fn init_model(&self, device: &Device) -> Self::Model;
+        /// The network of this shape with its layers made by `layers`: empty ones to load the
+        /// record into.
+        fn build_model(&self, layers: &impl Layers) -> Self::Model;
     }
 
     /// A model loaded from its artifacts, with what came with it.
@@ -123,7 +125,7 @@ mod loaded {
                     .map_err(|e| format!("the embedded model.bpk is invalid: {e}"))?;
             let device = Device::flex();
             let model = config
-                .init_model(&device)
+                .build_model(&Empty(&device))
                 .try_load_record(record)
                 .map_err(|e| format!("the embedded model.bpk does not fit config.json: {e}"))?;
             Ok(Self {

@@ -14,5 +14,7 @@ pub mod classes;
 pub mod cli;
 pub mod digest;
 pub mod features;
+#[cfg(feature = "burn")]
+pub mod layers;
 pub mod settings;
 pub mod standardize;

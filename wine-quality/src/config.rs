@@ -4,6 +4,7 @@
 //! (`wine-quality-ndarray --config config.json`).
 
 use runtime::artifacts::ArtifactConfig;
+use runtime::layers::Layers;
 use runtime::settings::{NoOptions, TrainingSettings};
 use runtime::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ pub struct WineConfig {
 impl ArtifactConfig for WineConfig {
     type Model = WineModel;
 
-    fn init_model(&self, device: &burn::prelude::Device) -> WineModel {
-        self.model.init(device)
+    fn build_model(&self, layers: &impl Layers) -> WineModel {
+        self.model.build(layers)
     }
 }

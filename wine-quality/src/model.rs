@@ -3,6 +3,7 @@
 
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
+use runtime::layers::{Initialized, Layers};
 
 /// The network's shape.
 #[derive(Config, Debug)]
@@ -26,12 +27,18 @@ pub struct WineModel {
 }
 
 impl WineModelConfig {
+    /// The network with burn's initial weights, to train.
     pub fn init(&self, device: &Device) -> WineModel {
+        self.build(&Initialized(device))
+    }
+
+    /// The network with its layers made by `layers`.
+    pub fn build(&self, layers: &impl Layers) -> WineModel {
         WineModel {
-            input: LinearConfig::new(self.num_inputs, self.hidden_size).init(device),
-            hidden: LinearConfig::new(self.hidden_size, self.hidden_size).init(device),
-            hidden2: LinearConfig::new(self.hidden_size, self.hidden_size).init(device),
-            output: LinearConfig::new(self.hidden_size, 1).init(device),
+            input: layers.linear(&LinearConfig::new(self.num_inputs, self.hidden_size)),
+            hidden: layers.linear(&LinearConfig::new(self.hidden_size, self.hidden_size)),
+            hidden2: layers.linear(&LinearConfig::new(self.hidden_size, self.hidden_size)),
+            output: layers.linear(&LinearConfig::new(self.hidden_size, 1)),
             activation: Relu::new(),
             dropout: DropoutConfig::new(self.dropout).init(),
         }
