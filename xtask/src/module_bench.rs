@@ -16,7 +16,7 @@ use crate::setup::{ensure_node, ensure_wasmi, ensure_wasmtime};
 use crate::wasm::{build_wasm, precompile_module};
 
 /// Timed runs of each call; the median is reported.
-const RUNS: usize = 5;
+const RUNS: usize = 7;
 
 /// A module, the files it embeds, and the batch size its per-item cost is measured on.
 struct ModuleSpec {
@@ -41,12 +41,12 @@ const MODULES: [ModuleSpec; 4] = [
     ModuleSpec {
         algorithm: "mnist",
         embedded: &EMBEDDED,
-        batch: 200,
+        batch: 1000,
     },
     ModuleSpec {
         algorithm: "ag-news",
         embedded: &["model.bpk", "config.json", "metrics.json", "vocab.json"],
-        batch: 200,
+        batch: 1000,
     },
 ];
 
