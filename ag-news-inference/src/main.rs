@@ -3,9 +3,4 @@
 //! (World, Sports, Business or Sci/Tech). The model and its vocabulary are embedded at compile
 //! time.
 
-fn main() -> std::process::ExitCode {
-    runtime::cli::main::<ag_news::inference::AgNewsPredictor>(&runtime::embedded_artifacts!(
-        "ag-news",
-        "vocab.json"
-    ))
-}
+runtime::inference_module!(ag_news::inference::AgNewsPredictor, "ag-news", "vocab.json");

@@ -4,6 +4,7 @@
 use runtime::artifacts::{Artifacts, LoadedModel};
 use runtime::classes::{ClassPrediction, classify};
 use runtime::cli::InferenceModel;
+use runtime::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::AgNewsConfig;
@@ -28,6 +29,14 @@ impl InferenceModel for AgNewsPredictor {
     const ABOUT: &'static str = "classifies a news article as World, Sports, Business or Sci/Tech";
     const EXAMPLE: &'static str = r#"{"title": "Fed raises interest rates again", "description": "The Federal Reserve lifted its benchmark rate by a quarter point, citing strong growth and rising prices."}"#;
     const JSON_OUTPUT: &'static str = r#"{"class": "...", "probabilities": {"World": p, ...}}"#;
+
+    /// One `text` tensor (BYTES, UTF-8); `title` and `description` tensors are read too.
+    fn signature() -> Signature {
+        Signature {
+            inputs: Inputs::Fields(vec![TensorSpec::per_input("text", "BYTES")]),
+            outputs: runtime::classes::oip_outputs(&CLASSES),
+        }
+    }
 
     fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
         let loaded = LoadedModel::load(artifacts)?;

@@ -4,7 +4,8 @@
 use runtime::artifacts::{Artifacts, LoadedModel};
 use runtime::classes::{ClassPrediction, classify};
 use runtime::cli::InferenceModel;
-use runtime::features::schema;
+use runtime::features::{oip_inputs, schema};
+use runtime::oip::{Inputs, Signature};
 use serde_json::{Value, json};
 
 use crate::config::IrisConfig;
@@ -27,6 +28,13 @@ impl InferenceModel for IrisPredictor {
         r#"{"sepal_length": 7.0, "sepal_width": 3.2, "petal_length": 4.7, "petal_width": 1.4}"#;
     const JSON_OUTPUT: &'static str =
         r#"{"class": "...", "probabilities": {"Iris-setosa": p, ...}}"#;
+
+    fn signature() -> Signature {
+        Signature {
+            inputs: Inputs::Fields(oip_inputs(&FEATURES)),
+            outputs: runtime::classes::oip_outputs(&CLASSES),
+        }
+    }
 
     fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
         LoadedModel::load(artifacts).map(|loaded| Self { loaded })

@@ -3,6 +3,4 @@
 //! background) prints the digit. The trained model is embedded at compile time, and the pixel
 //! normalisation it was trained with is applied inside, by the same code as in training.
 
-fn main() -> std::process::ExitCode {
-    runtime::cli::main::<mnist::inference::MnistPredictor>(&runtime::embedded_artifacts!("mnist"))
-}
+runtime::inference_module!(mnist::inference::MnistPredictor, "mnist");

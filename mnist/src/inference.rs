@@ -4,6 +4,7 @@
 use runtime::artifacts::{Artifacts, LoadedModel};
 use runtime::classes::{ClassPrediction, classify};
 use runtime::cli::InferenceModel;
+use runtime::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::MnistConfig;
@@ -39,6 +40,18 @@ impl InferenceModel for MnistPredictor {
         value
             .as_array()
             .is_some_and(|items| items.first().is_none_or(Value::is_array))
+    }
+
+    /// One `image` tensor of grey levels, `[N, 28, 28]` (`[N, 784]` is read too).
+    fn signature() -> Signature {
+        Signature {
+            inputs: Inputs::Rows(TensorSpec {
+                name: "image",
+                datatype: "FP32",
+                shape: vec![-1, SIDE as i64, SIDE as i64],
+            }),
+            outputs: runtime::classes::oip_outputs(&CLASSES),
+        }
     }
 
     fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {

@@ -4,6 +4,20 @@
 use serde_json::{Value, json};
 
 use crate::cli::Prediction;
+use crate::oip::{OutputRow, TensorSpec};
+
+/// A classifier's output tensors under the Open Inference Protocol: `class` (the label) and
+/// `probabilities` (one per class, in the order of `labels`).
+pub fn oip_outputs(labels: &[&str]) -> Vec<TensorSpec> {
+    vec![
+        TensorSpec::per_input("class", "BYTES"),
+        TensorSpec {
+            name: "probabilities",
+            datatype: "FP32",
+            shape: vec![-1, labels.len() as i64],
+        },
+    ]
+}
 
 /// Index of the largest value; the first one on ties, so the answer is deterministic.
 pub fn argmax(values: &[f32]) -> usize {
@@ -60,6 +74,14 @@ impl Prediction for ClassPrediction {
             .map(|(label, &p)| ((*label).to_owned(), json!(round6(p))))
             .collect();
         json!({ "class": self.class(), "probabilities": probabilities })
+    }
+
+    /// The label, and the probabilities unrounded.
+    fn output_row(&self) -> Vec<OutputRow> {
+        vec![
+            OutputRow::Bytes(self.class().to_owned()),
+            OutputRow::Fp32(self.probabilities.clone()),
+        ]
     }
 }
 

@@ -6,6 +6,10 @@
 //! <module> --info                              model sha256, metrics, input schema
 //! <module> --help
 //! <module> --output FILE ...                    write what would be printed to FILE
+//! <module> --oip [--inference-header-content-length N] < request
+//!                                              an Open Inference Protocol request on stdin,
+//!                                              its response on stdout (see [`crate::oip`])
+//! <module> --oip-metadata                      the model's OIP metadata
 //! ```
 //!
 //! `--output` is for hosts where only files reach the user (Cocos AI runs a module with its
@@ -26,6 +30,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::artifacts::Artifacts;
+use crate::oip::{self, OutputRow, Signature};
 
 /// Exit code for a bad command line or bad input: the caller can fix it.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -45,6 +50,8 @@ pub trait ModelInput: DeserializeOwned {
 pub trait Prediction {
     fn to_line(&self) -> String;
     fn to_json(&self) -> Value;
+    /// The answer's share of each output tensor of [`InferenceModel::signature`], in order.
+    fn output_row(&self) -> Vec<OutputRow>;
 }
 
 /// What an inference module plugs into [`main`]: an algorithm's predictor.
@@ -72,6 +79,9 @@ pub trait InferenceModel: Sized {
         value.is_array()
     }
 
+    /// The model's tensors under the Open Inference Protocol (`--oip`, `--oip-metadata`).
+    fn signature() -> Signature;
+
     /// Loads the model from its trained files.
     fn load(artifacts: &Artifacts<'_>) -> Result<Self, String>;
 
@@ -92,6 +102,15 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The message without the example [`bad_input`] appends.
+    fn problem(&self) -> &str {
+        match self {
+            CliError::BadInput(message) | CliError::Failure(message) => {
+                message.split(". Example: ").next().unwrap_or(message)
+            }
+        }
+    }
+
     fn exit_code(&self) -> u8 {
         match self {
             CliError::BadInput(_) => EXIT_BAD_INPUT,
@@ -112,7 +131,16 @@ struct Request {
 enum Action {
     Help,
     Info,
-    Predict { source: InputSource, json: bool },
+    Predict {
+        source: InputSource,
+        json: bool,
+    },
+    /// `--oip`: an inference request on stdin.
+    Oip {
+        header_length: Option<usize>,
+    },
+    /// `--oip-metadata`.
+    OipMetadata,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -121,13 +149,13 @@ enum InputSource {
     Stdin,
 }
 
-/// The whole program of an inference module: parses argv, loads the model from `artifacts`,
+/// The whole program of an inference module: parses argv, takes the model from `load` (which
+/// loads it, or hands over the one [`inference_module!`](crate::inference_module) preloaded),
 /// prints the answers.
-pub fn main<M: InferenceModel>(artifacts: &Artifacts<'_>) -> ExitCode {
+pub fn main<'m, M: InferenceModel + 'm>(load: impl FnOnce() -> Result<&'m M, String>) -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    let load = || M::load(artifacts);
     match run::<M>(&args, load, &mut stdin.lock(), &mut stdout.lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -137,40 +165,146 @@ pub fn main<M: InferenceModel>(artifacts: &Artifacts<'_>) -> ExitCode {
     }
 }
 
+/// An inference module's whole `main.rs`: `runtime::inference_module!(Predictor, "iris")`
+/// (the algorithm's artifacts directory, then any extra files it embeds).
+///
+/// The model is loaded once per instance and kept: on first use, or ahead of it by the
+/// `wizer-initialize` export, which a host that keeps models loaded (`model-server`) calls
+/// once and snapshots, so that every fresh instance starts with the weights already decoded.
+#[macro_export]
+macro_rules! inference_module {
+    ($predictor:ty, $algorithm:literal $(, $extra:literal)* $(,)?) => {
+        ::std::thread_local! {
+            static MODEL: ::std::cell::OnceCell<::std::result::Result<$predictor, ::std::string::String>> =
+                const { ::std::cell::OnceCell::new() };
+        }
+
+        fn load_model() -> ::std::result::Result<$predictor, ::std::string::String> {
+            <$predictor as $crate::cli::InferenceModel>::load(
+                &$crate::embedded_artifacts!($algorithm $(, $extra)*),
+            )
+        }
+
+        fn main() -> ::std::process::ExitCode {
+            MODEL.with(|model| {
+                $crate::cli::main::<$predictor>(|| {
+                    model.get_or_init(load_model).as_ref().map_err(::std::clone::Clone::clone)
+                })
+            })
+        }
+
+        /// Loads the model ahead of `_start`, for a host that snapshots the instance.
+        #[cfg(target_os = "wasi")]
+        #[allow(unsafe_code)] // naming an export is `unsafe` syntax in edition 2024; nothing unsafe runs
+        #[unsafe(export_name = "wizer-initialize")]
+        pub extern "C" fn preload_model() {
+            MODEL.with(|model| {
+                let _ = model.get_or_init(load_model);
+            });
+        }
+    };
+}
+
+/// The model's short name (`iris` for `iris-inference`), as `--oip` answers under.
+pub fn model_name<M: InferenceModel>() -> &'static str {
+    M::NAME.strip_suffix("-inference").unwrap_or(M::NAME)
+}
+
 /// [`main`] without the process: testable with in-memory stdin and stdout.
-pub fn run<M: InferenceModel>(
+pub fn run<'m, M: InferenceModel + 'm>(
     args: &[OsString],
-    load: impl FnOnce() -> Result<M, String>,
+    load: impl FnOnce() -> Result<&'m M, String>,
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
 ) -> Result<(), CliError> {
     let request = parse_args::<M>(args)?;
     let output = match request.action {
-        Action::Help => usage::<M>(),
+        Action::Help => usage::<M>().into_bytes(),
         Action::Info => {
             let model = load().map_err(CliError::Failure)?;
-            format!("{}\n", pretty_json(&model.info()))
+            format!("{}\n", pretty_json(&model.info())).into_bytes()
         }
         Action::Predict { source, json } => {
             let text = read_source::<M>(source, stdin)?;
             let inputs = parse_inputs::<M>(&text)?;
             let model = load().map_err(CliError::Failure)?;
             let answers = model.predict(&inputs).map_err(CliError::Failure)?;
-            render_answers(&answers, json)
+            render_answers(&answers, json).into_bytes()
         }
+        Action::OipMetadata => {
+            format!("{}\n", oip::metadata(model_name::<M>(), &M::signature())).into_bytes()
+        }
+        Action::Oip { header_length } => answer_oip::<M>(header_length, load, stdin)?,
     };
     match request.output {
         Some(file) => write_output_file(Path::new(&file), &output),
         None => stdout
-            .write_all(output.as_bytes())
+            .write_all(&output)
             .and_then(|()| stdout.flush())
             .map_err(|e| CliError::Failure(format!("cannot write the answer to stdout: {e}"))),
     }
 }
 
+/// `--oip`: reads the request body from stdin, answers it through the same parsing and
+/// validation as a command-line input, and returns the response body.
+fn answer_oip<'m, M: InferenceModel + 'm>(
+    header_length: Option<usize>,
+    load: impl FnOnce() -> Result<&'m M, String>,
+    stdin: &mut dyn Read,
+) -> Result<Vec<u8>, CliError> {
+    let limit = oip_max_bytes::<M>();
+    let mut body = Vec::new();
+    stdin
+        .take(limit as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| CliError::Failure(format!("cannot read stdin: {e}")))?;
+    if body.len() > limit {
+        return Err(oip_bad_input::<M>(&format!(
+            "the request is larger than {limit} bytes; split it into several requests"
+        )));
+    }
+    let signature = M::signature();
+    let request =
+        oip::read_request(&body, header_length, &signature).map_err(|e| oip_bad_input::<M>(&e))?;
+    let inputs = request
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(row, value)| {
+            parse_one::<M>(value.clone(), None).map_err(|e| {
+                oip_bad_input::<M>(&format!("row {row} of the request: {}", e.problem()))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let model = load().map_err(CliError::Failure)?;
+    let answers = model.predict(&inputs).map_err(CliError::Failure)?;
+    let rows: Vec<Vec<OutputRow>> = answers.iter().map(Prediction::output_row).collect();
+    Ok(oip::write_response(
+        model_name::<M>(),
+        &request,
+        &signature,
+        &rows,
+    ))
+}
+
+/// A request body may be this large: the binary encoding is compact, but JSON tensors spell
+/// every number out, so four times the command line's limit.
+fn oip_max_bytes<M: InferenceModel>() -> usize {
+    M::MAX_INPUT_BYTES.saturating_mul(4)
+}
+
+fn oip_bad_input<M: InferenceModel>(problem: &str) -> CliError {
+    let problem = problem.replace('\n', " ");
+    CliError::BadInput(format!(
+        "{problem} (the model's inputs: {} --oip-metadata, or GET /v2/models/{})",
+        M::NAME,
+        model_name::<M>()
+    ))
+}
+
 /// Writes `text` to `path` whole or not at all: into a temporary file beside it, then renamed
 /// over it; on any failure the temporary file is removed.
-fn write_output_file(path: &Path, text: &str) -> Result<(), CliError> {
+fn write_output_file(path: &Path, text: &[u8]) -> Result<(), CliError> {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -205,6 +339,9 @@ fn output_error(path: &Path, error: &std::io::Error) -> String {
 fn parse_args<M: InferenceModel>(args: &[OsString]) -> Result<Request, CliError> {
     let mut json = false;
     let mut info = false;
+    let mut oip = false;
+    let mut oip_metadata = false;
+    let mut header_length: Option<usize> = None;
     let mut output: Option<String> = None;
     let mut positional: Option<String> = None;
     let mut args = args.iter();
@@ -221,6 +358,14 @@ fn parse_args<M: InferenceModel>(args: &[OsString]) -> Result<Request, CliError>
             }
             "--info" => info = true,
             "--json" => json = true,
+            "--oip" => oip = true,
+            "--oip-metadata" => oip_metadata = true,
+            "--inference-header-content-length" => {
+                let length = args.next().and_then(|n| n.to_str()?.parse().ok());
+                header_length = Some(length.ok_or_else(|| {
+                    bad_input::<M>("--inference-header-content-length needs a byte count")
+                })?);
+            }
             "--output" => {
                 let file = args.next().and_then(|f| f.to_str());
                 output = Some(output_file::<M>(file, output.is_some())?);
@@ -231,7 +376,7 @@ fn parse_args<M: InferenceModel>(args: &[OsString]) -> Result<Request, CliError>
             }
             flag if flag.starts_with("--") => {
                 return Err(bad_input::<M>(&format!(
-                    "unknown option '{flag}' (known: --json, --info, --output, --help)"
+                    "unknown option '{flag}' (known: --json, --info, --output, --oip, --oip-metadata, --help)"
                 )));
             }
             value if positional.is_none() => positional = Some(value.to_owned()),
@@ -241,6 +386,28 @@ fn parse_args<M: InferenceModel>(args: &[OsString]) -> Result<Request, CliError>
                 ));
             }
         }
+    }
+    if oip_metadata {
+        return Ok(Request {
+            action: Action::OipMetadata,
+            output,
+        });
+    }
+    if oip {
+        if positional.is_some() || json || info {
+            return Err(bad_input::<M>(
+                "--oip reads its request from stdin and takes no input argument, --json or --info",
+            ));
+        }
+        return Ok(Request {
+            action: Action::Oip { header_length },
+            output,
+        });
+    }
+    if header_length.is_some() {
+        return Err(bad_input::<M>(
+            "--inference-header-content-length belongs to --oip",
+        ));
     }
     if info {
         return Ok(Request {
@@ -376,6 +543,8 @@ fn usage<M: InferenceModel>() -> String {
 
 Usage: {name} [--json] [--output FILE] <INPUT>
        {name} --info [--output FILE]
+       {name} --oip [--inference-header-content-length N] < REQUEST
+       {name} --oip-metadata
        {name} --help
 
 INPUT is one JSON input, a JSON array of inputs (one answer line each),
@@ -390,6 +559,12 @@ Options:
   --output FILE
               write to FILE instead of stdout, whole or not at all (under wasm,
               FILE is in the directory the runtime granted, e.g. Cocos AI's results/)
+  --oip       answer an Open Inference Protocol (KServe v2) inference request
+              read from stdin: JSON tensors, or the binary tensor extension with
+              --inference-header-content-length N (the JSON header's length);
+              the response is one JSON line followed by any binary outputs
+  --oip-metadata
+              print the model's OIP metadata (its input and output tensors)
   -h, --help  print this help
 
 Exit codes: 0 answered, 2 bad input or usage (one line on stderr), 1 other failure.
@@ -431,6 +606,9 @@ mod tests {
         fn to_json(&self) -> Value {
             serde_json::json!({ "value": self.0 })
         }
+        fn output_row(&self) -> Vec<OutputRow> {
+            vec![OutputRow::Fp32(vec![self.0])]
+        }
     }
 
     impl InferenceModel for Doubler {
@@ -441,6 +619,13 @@ mod tests {
         const EXAMPLE: &'static str = r#"{"x": 1.5}"#;
         const JSON_OUTPUT: &'static str = r#"{"value": ...}"#;
         const MAX_INPUT_BYTES: usize = 64;
+
+        fn signature() -> Signature {
+            Signature {
+                inputs: oip::Inputs::Fields(vec![oip::TensorSpec::per_input("x", "FP32")]),
+                outputs: vec![oip::TensorSpec::per_input("value", "FP32")],
+            }
+        }
 
         fn load(_: &Artifacts<'_>) -> Result<Self, String> {
             Ok(Doubler)
@@ -458,7 +643,7 @@ mod tests {
     fn call(args: &[&str], stdin: &str) -> Result<String, CliError> {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
         let mut out = Vec::new();
-        run::<Doubler>(&args, || Ok(Doubler), &mut stdin.as_bytes(), &mut out)?;
+        run::<Doubler>(&args, || Ok(&Doubler), &mut stdin.as_bytes(), &mut out)?;
         Ok(String::from_utf8(out).unwrap())
     }
 
@@ -570,5 +755,36 @@ mod tests {
             &mut Vec::new(),
         );
         assert_eq!(result, Err(CliError::Failure("corrupt".into())));
+    }
+
+    #[test]
+    fn oip_answers_a_request_through_the_same_validation() {
+        let request = r#"{"id": "a", "inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [1, 4]}]}"#;
+        let body = call(&["--oip"], request).unwrap();
+        let response: Value = serde_json::from_str(body.trim_end()).unwrap();
+        assert_eq!(response["model_name"], "doubler");
+        assert_eq!(response["id"], "a");
+        assert_eq!(
+            response["outputs"][0]["data"],
+            serde_json::json!([2.0, 8.0])
+        );
+        let out_of_range =
+            r#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [11]}]}"#;
+        match call(&["--oip"], out_of_range) {
+            Err(CliError::BadInput(message)) => {
+                assert!(message.contains("row 0 of the request"), "{message}");
+                assert!(message.contains("outside the possible range"), "{message}");
+                assert!(message.contains("--oip-metadata"), "{message}");
+            }
+            other => panic!("expected bad input, got {other:?}"),
+        }
+        assert!(bad(&["--oip", "{}"], "").contains("takes no input argument"));
+        assert!(
+            bad(&["--inference-header-content-length", "3", "{}"], "").contains("belongs to --oip")
+        );
+        let metadata: Value =
+            serde_json::from_str(&call(&["--oip-metadata"], "").unwrap()).unwrap();
+        assert_eq!(metadata["inputs"][0]["name"], "x");
+        assert_eq!(metadata["outputs"][0]["shape"], serde_json::json!([-1]));
     }
 }

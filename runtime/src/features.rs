@@ -86,6 +86,15 @@ pub fn features_json(table: &[Feature], values: &[f32]) -> Map<String, Value> {
 }
 
 /// `--info`'s input schema of a table.
+/// The table's features as Open Inference Protocol inputs: one FP32 tensor each, one element
+/// per input, named after the JSON key.
+pub fn oip_inputs(table: &[Feature]) -> Vec<crate::oip::TensorSpec> {
+    table
+        .iter()
+        .map(|feature| crate::oip::TensorSpec::per_input(feature.key, "FP32"))
+        .collect()
+}
+
 pub fn schema(table: &[Feature]) -> Map<String, Value> {
     table
         .iter()

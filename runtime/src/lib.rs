@@ -2,11 +2,14 @@
 //! with it. Nothing here touches files, sockets, clocks or the environment.
 //!
 //! - [`cli`]: the inference modules' command-line contract;
+//! - [`oip`]: the Open Inference Protocol's requests and responses, read and written inside the
+//!   module (`--oip`);
 //! - [`artifacts`]: the trained files a module embeds, checked at build time and loaded at
 //!   run time (feature `burn`);
 //! - [`classes`]: a classifier's answer and its `--json` shape;
 //! - [`features`]: inputs made of named, range-checked numbers, listed once per model;
 //! - [`settings`]: what `config.json` and `metrics.json` record about a training run;
+//! - [`wasi`]: the WASI functions a module may import;
 //! - [`standardize`], [`digest`]: preprocessing statistics and SHA-256 identities.
 
 pub mod artifacts;
@@ -16,5 +19,7 @@ pub mod digest;
 pub mod features;
 #[cfg(feature = "burn")]
 pub mod layers;
+pub mod oip;
 pub mod settings;
 pub mod standardize;
+pub mod wasi;

@@ -178,32 +178,9 @@ fn json_close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     }
 }
 
-/// The WASI functions a module may import: arguments, the standard streams, exit, the clock
-/// and random source std may ask for, and what `--output FILE` needs to write one file into a
-/// directory the runtime granted (finding the preopened directory, opening the file for
-/// writing, renaming it into place, removing it after a failed write). Nothing that lists,
-/// inspects or links files, and no sockets.
-pub const ALLOWED_WASI_IMPORTS: &[&str] = &[
-    "args_get",
-    "args_sizes_get",
-    "environ_get",
-    "environ_sizes_get",
-    "fd_read",
-    "fd_write",
-    "fd_fdstat_get",
-    "fd_close",
-    "fd_seek",
-    "proc_exit",
-    "clock_time_get",
-    "random_get",
-    "sched_yield",
-    // --output FILE
-    "fd_prestat_get",
-    "fd_prestat_dir_name",
-    "path_open",
-    "path_rename",
-    "path_unlink_file",
-];
+/// The WASI functions a module may import (`runtime::wasi`, shared with the model server's
+/// load-time check).
+pub use runtime::wasi::ALLOWED_IMPORTS as ALLOWED_WASI_IMPORTS;
 
 /// Asserts the module needs nothing from its host but WASI preview 1's arguments, standard
 /// streams, exit, clock and random source, and writing the one file `--output` names.

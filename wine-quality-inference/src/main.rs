@@ -2,8 +2,4 @@
 //! `wine-quality-inference '{"fixed_acidity": 7.4, ..., "type": "red"}'` prints the predicted
 //! quality on the 0-10 scale with one decimal. The trained model is embedded at compile time.
 
-fn main() -> std::process::ExitCode {
-    runtime::cli::main::<wine_quality::inference::WinePredictor>(&runtime::embedded_artifacts!(
-        "wine-quality"
-    ))
-}
+runtime::inference_module!(wine_quality::inference::WinePredictor, "wine-quality");

@@ -3,7 +3,8 @@
 
 use runtime::artifacts::{Artifacts, LoadedModel};
 use runtime::cli::{InferenceModel, Prediction};
-use runtime::features::schema;
+use runtime::features::{oip_inputs, schema};
+use runtime::oip::{Inputs, OutputRow, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::WineConfig;
@@ -36,6 +37,14 @@ impl Prediction for QualityPrediction {
     fn to_json(&self) -> Value {
         json!({ "quality": self.rounded(), "grade": self.quality.round() as u8 })
     }
+
+    /// The quality unrounded, and the grade.
+    fn output_row(&self) -> Vec<OutputRow> {
+        vec![
+            OutputRow::Fp32(vec![self.quality]),
+            OutputRow::Int64(self.quality.round() as i64),
+        ]
+    }
 }
 
 impl InferenceModel for WinePredictor {
@@ -47,6 +56,19 @@ impl InferenceModel for WinePredictor {
         "predicts a wine's quality (0-10) from its physicochemical analysis";
     const EXAMPLE: &'static str = r#"{"fixed_acidity": 7.4, "volatile_acidity": 0.7, "citric_acid": 0.0, "residual_sugar": 1.9, "chlorides": 0.076, "free_sulfur_dioxide": 11, "total_sulfur_dioxide": 34, "density": 0.9978, "ph": 3.51, "sulphates": 0.56, "alcohol": 9.4, "type": "red"}"#;
     const JSON_OUTPUT: &'static str = r#"{"quality": 5.3, "grade": 5}"#;
+
+    /// The eleven measurements as FP32 tensors and `type` as BYTES (`red` or `white`).
+    fn signature() -> Signature {
+        let mut inputs = oip_inputs(&FEATURES);
+        inputs.push(TensorSpec::per_input(TYPE_KEY, "BYTES"));
+        Signature {
+            inputs: Inputs::Fields(inputs),
+            outputs: vec![
+                TensorSpec::per_input("quality", "FP32"),
+                TensorSpec::per_input("grade", "INT64"),
+            ],
+        }
+    }
 
     fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
         LoadedModel::load(artifacts).map(|loaded| Self { loaded })

@@ -1,0 +1,149 @@
+//! `model-server --models DIR`: the project's inference modules as named models behind the
+//! Open Inference Protocol (KServe v2 REST), each request in a fresh sandboxed instance.
+//! `main` only dispatches; each concern has its module.
+
+mod api;
+mod compile;
+mod metadata;
+mod metrics;
+mod options;
+mod repository;
+mod sandbox;
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use crate::options::{Limits, Options, parse_model_limit};
+use crate::repository::Repository;
+use crate::sandbox::Sandbox;
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    init_logging(&options.log_format);
+    match serve(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("model-server: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MODEL_SERVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn serve(options: Options) -> Result<()> {
+    let workers = options
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+        .max(1);
+    let default_limits = Limits::from_options(&options.limits, workers);
+    let model_limits = model_limits(&options, default_limits)?;
+    // The HTTP layer reads bodies up to the largest limit; each model's own is checked after.
+    let max_body = model_limits
+        .values()
+        .map(|limits| limits.body_bytes)
+        .fold(default_limits.body_bytes, usize::max);
+    // One instance slot per worker, and one for loading.
+    let slots = u32::try_from(workers + 1).context("--workers is too large")?;
+    let sandbox = Sandbox::new(slots)?;
+    sandbox.start_epoch_ticker();
+    let cache_dir = options.cache_dir.clone().or_else(default_cache_dir);
+    let repository = Arc::new(Repository::new(
+        sandbox,
+        options.models.clone(),
+        cache_dir,
+        !options.no_preinit,
+        default_limits,
+        model_limits,
+    ));
+    repository.scan()?;
+    let state = Arc::new(api::AppState {
+        repository: repository.clone(),
+        metrics: metrics::Metrics::new(),
+        workers: tokio::sync::Semaphore::new(workers),
+        loaded: AtomicBool::new(false),
+    });
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let address = listener.local_addr()?;
+    println!("model-server: listening on http://{address}");
+    let loading = state.clone();
+    tokio::task::spawn_blocking(move || {
+        match loading.repository.load_all() {
+            Ok(lines) => lines
+                .iter()
+                .for_each(|line| tracing::info!(target: "repository", "{line}")),
+            Err(error) => tracing::error!(target: "repository", "{error:#}"),
+        }
+        loading.loaded.store(true, Ordering::Release);
+        tracing::info!(target: "repository", "models loaded; the server is ready");
+    });
+    let app = api::router(state, max_body);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the HTTP server failed")?;
+    tracing::info!("shut down; in-flight requests were answered");
+    Ok(())
+}
+
+/// `--model-limit` settings applied over the defaults, by model name.
+fn model_limits(options: &Options, defaults: Limits) -> Result<BTreeMap<String, Limits>> {
+    let mut limits = BTreeMap::new();
+    for spec in &options.model_limits {
+        let (name, key, value) = parse_model_limit(spec)?;
+        limits
+            .entry(name.to_owned())
+            .or_insert(defaults)
+            .set(key, value)?;
+    }
+    Ok(limits)
+}
+
+fn default_cache_dir() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))?;
+    Some(base.join("model-server"))
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish what is in flight.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: no new connections, finishing in-flight requests");
+}

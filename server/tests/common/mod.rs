@@ -1,0 +1,237 @@
+//! The one driver every serving test uses: the real `model-server` binary on an ephemeral
+//! loopback port over a directory of module files, and a plain HTTP client for it.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running server, stopped (SIGTERM, then killed) when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    agent: ureq::Agent,
+    /// The models directory it serves.
+    pub models: tempfile::TempDir,
+    pub cache: tempfile::TempDir,
+}
+
+/// An answer: status, headers we look at, body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub header_length: Option<usize>,
+    pub retry_after: Option<String>,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body[..self.body.len().min(500)])
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The `{"error": ...}` of an error answer, asserting the status.
+    pub fn error(&self, status: u16) -> String {
+        assert_eq!(self.status, status, "{}", self.text());
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an error body: {}", self.text()))
+            .to_owned()
+    }
+}
+
+/// The module files `cargo xtask wasm` built.
+pub fn project_module(algo: &str) -> PathBuf {
+    test_kit::process::wasm_module(&format!("{algo}-inference"))
+}
+
+/// A models directory with these files: (file name, bytes).
+pub fn models_dir(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    dir
+}
+
+pub fn project_files(algos: &[&str]) -> Vec<(String, Vec<u8>)> {
+    algos
+        .iter()
+        .map(|algo| {
+            (
+                format!("{algo}-inference.wasm"),
+                std::fs::read(project_module(algo)).unwrap(),
+            )
+        })
+        .collect()
+}
+
+impl Server {
+    /// Starts the server on `files` with extra arguments and waits until it is ready.
+    pub fn start(files: &[(String, Vec<u8>)], args: &[&str]) -> Self {
+        let borrowed: Vec<(&str, Vec<u8>)> =
+            files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+        let models = models_dir(&borrowed);
+        let cache = tempfile::tempdir().unwrap();
+        Self::start_in(models, cache, args)
+    }
+
+    pub fn start_in(models: tempfile::TempDir, cache: tempfile::TempDir, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_model-server"))
+            .arg("--models")
+            .arg(models.path())
+            .arg("--cache-dir")
+            .arg(cache.path())
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("model-server starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("model-server: listening on ")
+            .unwrap_or_else(|| panic!("the first line names the address: {line:?}"))
+            .to_owned();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        let server = Self {
+            child,
+            url,
+            agent,
+            models,
+            cache,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while Instant::now() < deadline {
+            if self.get("/v2/health/ready").status == 200 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not become ready");
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        let response = self.agent.get(&format!("{}{path}", self.url)).call();
+        reply(response)
+    }
+
+    pub fn post(&self, path: &str, body: &[u8]) -> Reply {
+        self.post_with(path, body, &[])
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.post_with(path, body.to_string().as_bytes(), &[])
+    }
+
+    pub fn post_with(&self, path: &str, body: &[u8], headers: &[(&str, String)]) -> Reply {
+        let mut request = self.agent.post(&format!("{}{path}", self.url));
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        reply(request.send(body))
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn models_path(&self) -> &Path {
+        self.models.path()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut response = response.expect("the server answers");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let header_length = header("inference-header-content-length").map(|v| v.parse().unwrap());
+    let retry_after = header("retry-after");
+    let content_type = header("content-type").unwrap_or_default();
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(256 << 20)
+        .read_to_vec()
+        .unwrap();
+    Reply {
+        status,
+        header_length,
+        retry_after,
+        content_type,
+        body,
+    }
+}
+
+/// An OIP request with one tensor per key of the modules' JSON objects (Iris, Wine, AG News).
+pub fn field_request(inputs: &[Value], datatypes: &dyn Fn(&str) -> &'static str) -> Value {
+    let keys: Vec<String> = inputs[0].as_object().unwrap().keys().cloned().collect();
+    let tensors: Vec<Value> = keys
+        .iter()
+        .map(|key| {
+            let data: Vec<Value> = inputs.iter().map(|input| input[key].clone()).collect();
+            serde_json::json!({
+                "name": key, "shape": [inputs.len()], "datatype": datatypes(key), "data": data
+            })
+        })
+        .collect();
+    serde_json::json!({ "inputs": tensors })
+}
+
+/// The answer lines a module prints under the wasmtime CLI for a batch.
+pub fn cli_answers(algo: &str, batch: &str) -> Vec<String> {
+    let output = test_kit::process::run_wasm(&project_module(algo), &["-"], batch);
+    test_kit::process::expect_success(&output)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
