@@ -394,9 +394,9 @@ fn parse_args<M: InferenceModel>(args: &[OsString]) -> Result<Request, CliError>
         });
     }
     if oip {
-        if positional.is_some() || json || info {
+        if positional.as_deref().is_some_and(|p| p != "-") || json || info {
             return Err(bad_input::<M>(
-                "--oip reads its request from stdin and takes no input argument, --json or --info",
+                "--oip reads its request from stdin (-) and takes no input argument, --json or --info",
             ));
         }
         return Ok(Request {

@@ -88,6 +88,11 @@ const MAX_ELEMENTS: u64 = 1 << 32;
 struct InferRequest {
     #[serde(default)]
     id: Option<String>,
+    /// Sent by some clients (the kserve SDK) though the path names the model; not used.
+    #[serde(default, rename = "model_name")]
+    _model_name: Option<String>,
+    #[serde(default, rename = "model_version")]
+    _model_version: Option<String>,
     #[serde(default)]
     parameters: Option<Map<String, Value>>,
     inputs: Vec<RequestInput>,
@@ -681,7 +686,7 @@ mod tests {
 
     #[test]
     fn json_tensors_become_one_object_per_row() {
-        let body = json!({"id": "r1", "inputs": [
+        let body = json!({"id": "r1", "model_name": "m", "model_version": "1", "inputs": [
             {"name": "x", "shape": [2, 1], "datatype": "FP32", "data": [[1.5], [2]]},
             {"name": "kind", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]},
         ]});

@@ -72,8 +72,12 @@ pub(crate) fn router(state: Shared, max_body: usize) -> Router {
         .route("/models/{name}", post(plain))
         .route("/metrics", get(metrics))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), log_and_count))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            max_body,
+            refuse_announced_oversize,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), log_and_count))
         .with_state(state)
 }
 
@@ -148,6 +152,30 @@ async fn log_and_count(State(state): State<Shared>, request: Request, next: Next
         memory_bytes = usage.memory_bytes,
     );
     response
+}
+
+/// A body whose Content-Length is over the limit is refused before any of it is read
+/// (bodies without one are cut off at the limit as they are read).
+async fn refuse_announced_oversize(
+    State(max_body): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > max_body as u64) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than the server's limit of {max_body} bytes (--max-body-kib)"
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 async fn not_found() -> ApiError {

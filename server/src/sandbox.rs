@@ -147,7 +147,8 @@ impl Sandbox {
 
     /// A store for one run, its capabilities and limits set.
     pub(crate) fn store(&self, args: &[String], stdin: Bytes, limits: &Limits) -> Result<Run> {
-        let stdout = MemoryOutputPipe::new(limits.output_bytes);
+        // One byte beyond the limit: a pipe filled to it holds a cut-off answer.
+        let stdout = MemoryOutputPipe::new(limits.output_bytes.saturating_add(1));
         let stderr = MemoryOutputPipe::new(STDERR_BYTES);
         let wasi = WasiCtxBuilder::new()
             .args(args)
@@ -247,10 +248,19 @@ impl Run {
     /// Instantiates `pre` in this store and calls `entry` (`_start`, or an initialiser).
     pub(crate) fn call(mut self, pre: &InstancePre<Guest>, entry: &str) -> (Outcome, Usage) {
         let (result, usage) = self.call_in_place(pre, entry);
+        // WASI writes stop at the pipe's capacity (the guest sees an error and may loop, exit
+        // or trap): a full pipe means the answer was cut off, whatever happened next.
+        let stdout = self.stdout.contents();
+        if stdout.len() > self.limits.output_bytes {
+            return (
+                Outcome::Stopped(Stopped::Output(self.limits.output_bytes)),
+                usage,
+            );
+        }
         let outcome = match result {
             Ok(code) => Outcome::Exited {
                 code,
-                stdout: self.stdout.contents(),
+                stdout,
                 stderr: self.stderr.contents(),
             },
             Err(stopped) => Outcome::Stopped(stopped),
@@ -298,10 +308,6 @@ impl Run {
             _ => {}
         }
         let message = format!("{error:#}");
-        // wasmtime-wasi's capped pipe refuses a write beyond its capacity with this trap.
-        if message.contains("write beyond capacity") {
-            return Stopped::Output(self.limits.output_bytes);
-        }
         let first_line = message.lines().next().unwrap_or_default().to_owned();
         if error.downcast_ref::<Trap>().is_some() || message.contains("wasm trap") {
             Stopped::Trap(first_line)

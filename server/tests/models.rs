@@ -4,18 +4,16 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use common::{Server, cli_answers, field_request, project_files};
 use serde_json::{Value, json};
 use train_kit::paths::resolve_data_dir;
 
 const ALGOS: [&str; 4] = ["iris", "wine-quality", "mnist", "ag-news"];
 
-/// One server over the four modules, shared by the tests of this file.
-fn server() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| Server::start(&project_files(&ALGOS), &[]))
+/// A server over the four modules (each test its own, stopped when it ends; they share the
+/// compilation cache, so only the first compiles).
+fn server() -> Server {
+    Server::start(&project_files(&ALGOS), &[])
 }
 
 fn iris_inputs() -> Vec<Value> {
@@ -112,7 +110,7 @@ fn answer_lines(algo: &str, response: &Value) -> Vec<String> {
 }
 
 fn check_model(algo: &str, inputs: &[Value]) {
-    let server = server();
+    let server = &server();
     let batch = serde_json::to_string(inputs).unwrap();
     let expected = cli_answers(algo, &batch);
     assert_eq!(expected.len(), inputs.len());
@@ -160,7 +158,7 @@ fn ag_news_answers_as_the_cli_on_its_evaluation_split() {
 /// MNIST in the binary tensor extension: UINT8 images in, binary probabilities out.
 #[test]
 fn binary_tensors_in_and_out() {
-    let server = server();
+    let server = &server();
     let inputs = mnist_inputs(20);
     let expected = cli_answers("mnist", &serde_json::to_string(&inputs).unwrap());
     let pixels: Vec<u8> = inputs
@@ -212,7 +210,7 @@ fn binary_tensors_in_and_out() {
 
 #[test]
 fn metadata_health_and_readiness() {
-    let server = server();
+    let server = &server();
     assert_eq!(server.get("/v2/health/live").json(), json!({"live": true}));
     assert_eq!(
         server.get("/v2/health/ready").json(),
@@ -270,7 +268,7 @@ fn metadata_health_and_readiness() {
 
 #[test]
 fn every_error_has_the_protocols_status_and_a_message() {
-    let server = server();
+    let server = &server();
     let unknown = server.post_json("/v2/models/nope/infer", &json!({"inputs": []}));
     assert!(unknown.error(404).contains("unknown model 'nope'"));
     assert!(
@@ -330,16 +328,16 @@ fn every_error_has_the_protocols_status_and_a_message() {
             .error(400)
             .contains("Inference-Header-Content-Length")
     );
-    // 65 MiB is over the default 64 MiB body limit.
-    let huge = vec![b' '; 65 << 20];
-    let reply = server.post("/v2/models/iris/infer", &huge);
-    assert!(reply.error(413).contains("larger than"), "{}", reply.text());
+    // 65 MiB is over the default 64 MiB body limit: refused before it is read.
+    let (status, body) = server.post_announcing("/v2/models/iris/infer", 65 << 20);
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("larger than the server's limit"), "{body}");
     assert_eq!(server.get("/v2/nothing/here").status, 404);
 }
 
 #[test]
 fn metrics_count_requests_by_model_and_status() {
-    let server = server();
+    let server = &server();
     let flower = iris_inputs()[0].clone();
     assert_eq!(
         server
@@ -402,20 +400,17 @@ fn the_repository_unloads_and_loads_models_and_restarts_from_the_cache() {
             .error(404)
             .contains("nope")
     );
-    // A restart on the same cache maps the compiled, pre-initialised module.
-    let cached: Vec<_> = std::fs::read_dir(server.cache.path())
+    // The compiled, pre-initialised module is in the cache, for the next start to map.
+    let module = std::fs::read(test_kit::process::wasm_module("iris-inference")).unwrap();
+    let digest = runtime::digest::sha256_hex(&module);
+    let cached: Vec<String> = std::fs::read_dir(&server.cache)
         .unwrap()
         .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&digest))
         .collect();
-    assert_eq!(cached.len(), 1, "one cached module");
-    assert!(
-        cached[0]
-            .file_name()
-            .to_string_lossy()
-            .ends_with("-preinit.cwasm")
-    );
-    let Server { models, cache, .. } = server;
-    drop((models, cache));
+    assert_eq!(cached.len(), 1, "one cached iris module: {cached:?}");
+    assert!(cached[0].ends_with("-preinit.cwasm"), "{cached:?}");
 }
 
 #[test]

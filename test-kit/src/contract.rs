@@ -84,7 +84,63 @@ pub fn check_contract(module: &ModuleUnderTest) {
     help_shows_usage_and_the_example(module);
     refuses_generic_bad_input(module);
     writes_output_files_only_where_granted(module);
+    answers_open_inference_protocol_requests(module);
     assert_only_wasi_imports(&module.wasm());
+}
+
+/// `--oip-metadata` describes the model, and `--oip` answers the example, sent as the
+/// protocol's tensors (one per JSON key, or the image), with the example's answer; a bad
+/// request is bad input. Under wasmtime and natively alike.
+fn answers_open_inference_protocol_requests(module: &ModuleUnderTest) {
+    let metadata = expect_success(&module.both(&["--oip-metadata"], ""));
+    let metadata: Value = serde_json::from_str(&metadata).expect("--oip-metadata prints JSON");
+    assert_eq!(metadata["name"], module.algorithm);
+    let outputs = metadata["outputs"]
+        .as_array()
+        .expect("metadata lists outputs");
+    let example: Value = serde_json::from_str(module.example).unwrap();
+    let inputs: Vec<Value> = match &example {
+        Value::Object(fields) => fields
+            .iter()
+            .map(|(key, value)| {
+                let datatype = if value.is_string() { "BYTES" } else { "FP32" };
+                serde_json::json!({"name": key, "shape": [1], "datatype": datatype, "data": [value]})
+            })
+            .collect(),
+        image => vec![serde_json::json!({
+            "name": metadata["inputs"][0]["name"], "shape": [1, 28, 28], "datatype": "FP32", "data": image
+        })],
+    };
+    let request = serde_json::json!({"id": "contract", "inputs": inputs}).to_string();
+    let response = expect_success(&run_wasm(&module.wasm(), &["--oip"], &request));
+    let native = expect_success(&run_native(module.native, &["--oip"], &request));
+    let (response, native): (Value, Value) = (
+        serde_json::from_str(&response).expect("--oip prints one JSON line"),
+        serde_json::from_str(&native).unwrap(),
+    );
+    assert_eq!(response["id"], "contract");
+    assert_eq!(response["model_name"], module.algorithm);
+    assert_eq!(response["outputs"].as_array().unwrap().len(), outputs.len());
+    let first = &response["outputs"][0];
+    assert_eq!(first["name"], outputs[0]["name"]);
+    assert_eq!(
+        first["data"][0], native["outputs"][0]["data"][0],
+        "wasm and native agree"
+    );
+    let answer = match &first["data"][0] {
+        Value::String(label) => label.clone(),
+        number => format!("{:.1}", (number.as_f64().unwrap() * 10.0).round() / 10.0),
+    };
+    assert_eq!(answer, module.example_answer, "--oip answers the example");
+    for output in [
+        run_wasm(&module.wasm(), &["--oip"], "{\"inputs\": 7}"),
+        run_native(module.native, &["--oip"], "{\"inputs\": 7}"),
+    ] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        let message = stderr(&output);
+        assert!(message.contains("malformed inference request"), "{message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+    }
 }
 
 /// Checks that wasmi and Node.js's WASI give exactly what the wasmtime CLI gives for the calls

@@ -14,6 +14,8 @@ mod demo;
 mod module_bench;
 mod paths;
 mod process;
+mod serve;
+mod serve_bench;
 mod setup;
 mod test;
 mod wasm;
@@ -23,7 +25,8 @@ Usage: cargo xtask <command>
 
 Commands:
   setup            install what is missing: the wasm32-wasip1 toolchain, the wasmtime CLI
-                   (pinned), and lavapipe (software Vulkan) for the wgpu tests
+                   (pinned), wasmi, Node.js, lavapipe (software Vulkan) for the wgpu tests,
+                   and the OIP clients (tritonclient, kserve) in a virtual environment
   wasm [--precompile] [CRATE...]
                    build inference modules (default: all) to
                    target/wasm32-wasip1/release/<crate>.wasm and print their SHA-256 and
@@ -35,10 +38,15 @@ Commands:
   baseline         the AG News TF-IDF + logistic-regression baseline (scikit-learn, installed
                    into a virtual environment under the target directory) on the committed
                    model's split; writes artifacts/ag-news/baseline.json
-  bench [modules]  MNIST training throughput (flex, ndarray, PyTorch CPU when installed:
+  bench [modules|serve]
+                   MNIST training throughput (flex, ndarray, PyTorch CPU when installed:
                    BENCH_PYTHON) and where a step's time goes; every inference module's size,
                    start-up and per-item cost natively and under wasmtime, wasmi and Node.js
-                   (`modules`: only these); writes BENCHMARKS.md
+                   (`modules`: only these); the model server under wrk beside `wasmtime run`
+                   per request, MLServer and the in-process floor (`serve`: only this);
+                   writes BENCHMARKS.md
+  serve [OPTIONS]  build the modules and the model server and serve them (Open Inference
+                   Protocol on http://127.0.0.1:8000); OPTIONS go to model-server (--help)
   help             print this help
 
 Environment:
@@ -57,6 +65,7 @@ fn main() -> ExitCode {
         Some("test") => test::test(),
         Some("baseline") => baseline::baseline(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("serve") => serve::serve(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())

@@ -17,6 +17,14 @@ use crate::wasm::WASM_TARGET;
 const WASMTIME_VERSION: &str = "48.0.8";
 /// wasmi's CLI: a pure-Rust interpreter, the second, independent engine.
 const WASMI_VERSION: &str = "2.0.0";
+/// The independent Open Inference Protocol clients the model server's tests use, pinned, in a
+/// virtual environment under the target directory.
+const PYTHON_CLIENTS: &[&str] = &[
+    "tritonclient[http]==2.73.0",
+    "kserve==0.21.0",
+    "kubernetes==37.0.1",
+    "numpy==2.4.6",
+];
 /// Node.js's `node:wasi` needs at least this major version.
 const NODE_MIN_MAJOR: u32 = 18;
 /// Debian packages for building std for wasm32-wasip1 from source when rustup cannot
@@ -39,6 +47,8 @@ pub(crate) struct Tools {
     pub(crate) wasmtime: PathBuf,
     pub(crate) wasmi: PathBuf,
     pub(crate) node: PathBuf,
+    /// The interpreter of the clients' virtual environment.
+    pub(crate) python_clients: PathBuf,
 }
 
 pub(crate) fn setup() -> Result<Tools> {
@@ -47,11 +57,13 @@ pub(crate) fn setup() -> Result<Tools> {
     let wasmi = ensure_wasmi()?;
     let node = ensure_node()?;
     ensure_lavapipe()?;
+    let python_clients = ensure_python_clients()?;
     Ok(Tools {
         wasm,
         wasmtime,
         wasmi,
         node,
+        python_clients,
     })
 }
 
@@ -113,7 +125,7 @@ fn debian_package_installed(package: &str) -> bool {
         .is_some_and(|status| status == "install ok installed")
 }
 
-fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
+pub(crate) fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
     let missing: Vec<&str> = packages
         .iter()
         .copied()
@@ -168,6 +180,45 @@ pub(crate) fn ensure_wasmi() -> Result<PathBuf> {
     println!("wasmi: not found; installing wasmi_cli {WASMI_VERSION} (about 4 minutes on 2 cores)");
     run(cargo().args(["install", &format!("wasmi_cli@{WASMI_VERSION}"), "--locked"]))?;
     Ok(installed)
+}
+
+/// tritonclient and the kserve SDK in `<target>/python-clients`, installed when the pinned
+/// versions are not all there.
+pub(crate) fn ensure_python_clients() -> Result<PathBuf> {
+    let venv = crate::paths::target_dir().join("python-clients");
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        println!(
+            "python clients: creating a virtual environment in {}",
+            venv.display()
+        );
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let pinned: Vec<String> = PYTHON_CLIENTS
+        .iter()
+        .map(|spec| spec.replace("[http]", ""))
+        .collect();
+    let installed =
+        stdout_of(Command::new(&python).args(["-m", "pip", "freeze"])).unwrap_or_default();
+    if pinned.iter().all(|spec| {
+        installed
+            .lines()
+            .any(|line| line.eq_ignore_ascii_case(spec))
+    }) {
+        println!("python clients: {}", pinned.join(", "));
+        return Ok(python);
+    }
+    println!("python clients: installing {}", PYTHON_CLIENTS.join(" "));
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(PYTHON_CLIENTS))?;
+    Ok(python)
 }
 
 /// Node.js for its built-in WASI: the one on the PATH when recent enough, else Debian's.

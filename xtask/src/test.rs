@@ -30,6 +30,7 @@ pub(crate) fn test() -> Result<()> {
         .env("WASMTIME", &tools.wasmtime)
         .env("WASMI", &tools.wasmi)
         .env("NODE", &tools.node)
+        .env("MODEL_SERVER_PYTHON", &tools.python_clients)
         .env("WASM_MODULE_DIR", wasm_output_dir())
         // wgpu's Vulkan loader warns without it; a private directory keeps the logs clean.
         .env("XDG_RUNTIME_DIR", &runtime_dir))

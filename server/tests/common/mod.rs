@@ -17,7 +17,7 @@ pub struct Server {
     agent: ureq::Agent,
     /// The models directory it serves.
     pub models: tempfile::TempDir,
-    pub cache: tempfile::TempDir,
+    pub cache: PathBuf,
 }
 
 /// An answer: status, headers we look at, body.
@@ -54,6 +54,12 @@ impl Reply {
     }
 }
 
+/// One compilation cache for every test's server: the first compiles each module, the others
+/// map it (writes are atomic renames, so servers sharing it never see half a file).
+pub fn shared_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("model-server-cache")
+}
+
 /// The module files `cargo xtask wasm` built.
 pub fn project_module(algo: &str) -> PathBuf {
     test_kit::process::wasm_module(&format!("{algo}-inference"))
@@ -86,16 +92,15 @@ impl Server {
         let borrowed: Vec<(&str, Vec<u8>)> =
             files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
         let models = models_dir(&borrowed);
-        let cache = tempfile::tempdir().unwrap();
-        Self::start_in(models, cache, args)
+        Self::start_in(models, shared_cache(), args)
     }
 
-    pub fn start_in(models: tempfile::TempDir, cache: tempfile::TempDir, args: &[&str]) -> Self {
+    pub fn start_in(models: tempfile::TempDir, cache: PathBuf, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_model-server"))
             .arg("--models")
             .arg(models.path())
             .arg("--cache-dir")
-            .arg(cache.path())
+            .arg(&cache)
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
@@ -156,6 +161,35 @@ impl Server {
             request = request.header(*name, value);
         }
         reply(request.send(body))
+    }
+
+    /// A POST that announces `content_length` bytes and sends none of them, over a raw
+    /// connection: the status and body the server answers with from the headers alone.
+    pub fn post_announcing(&self, path: &str, content_length: usize) -> (u16, String) {
+        use std::io::{Read, Write};
+        let address = self.url.strip_prefix("http://").unwrap();
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let status = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("an HTTP answer: {answer:?}"));
+        let body = answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        (status, body)
     }
 
     /// Sends SIGTERM and waits for the exit status.
