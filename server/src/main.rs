@@ -25,7 +25,7 @@ use crate::sandbox::Sandbox;
 fn main() -> ExitCode {
     let options = Options::parse();
     init_logging(&options.log_format);
-    match serve(options) {
+    match serve(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("model-server: {error:#}");
@@ -48,13 +48,13 @@ fn init_logging(format: &str) {
 }
 
 #[tokio::main]
-async fn serve(options: Options) -> Result<()> {
+async fn serve(options: &Options) -> Result<()> {
     let workers = options
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
         .max(1);
     let default_limits = Limits::from_options(&options.limits, workers);
-    let model_limits = model_limits(&options, default_limits)?;
+    let model_limits = model_limits(options, default_limits)?;
     // The HTTP layer reads bodies up to the largest limit; each model's own is checked after.
     let max_body = model_limits
         .values()

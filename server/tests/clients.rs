@@ -29,8 +29,8 @@ fn python() -> PathBuf {
     python
 }
 
-fn case(model: &str, inputs: Vec<Value>) -> Value {
-    let expected = cli_answers(model, &serde_json::to_string(&inputs).unwrap());
+fn case(model: &str, inputs: &[Value]) -> Value {
+    let expected = cli_answers(model, &serde_json::to_string(inputs).unwrap());
     json!({"model": model, "inputs": inputs, "expected": expected})
 }
 
@@ -76,10 +76,10 @@ fn samples() -> Vec<Value> {
             .collect()
     };
     vec![
-        case("iris", iris),
-        case("mnist", mnist),
-        case("wine-quality", wine),
-        case("ag-news", ag_news),
+        case("iris", &iris),
+        case("mnist", &mnist),
+        case("wine-quality", &wine),
+        case("ag-news", &ag_news),
     ]
 }
 

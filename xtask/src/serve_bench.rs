@@ -58,7 +58,7 @@ pub(crate) fn serving_section(machine_cores: usize) -> Result<String> {
         &stdout_of(Command::new(target_dir().join("release/examples/serving_floor")).arg(&bodies))
             .context("the in-process floor did not run")?,
     )?;
-    let server = start_model_server()?;
+    let server = start_model_server(&[])?;
     let concurrency = [1, 2 * machine_cores];
     let mut text = String::new();
     writeln!(
@@ -68,9 +68,10 @@ pub(crate) fn serving_section(machine_cores: usize) -> Result<String> {
     )?;
     writeln!(
         text,
-        "| model | in-process (floor) | `wasmtime run` per request | served p50, c=1 | req/s, c=1 | p99, c=1 | req/s, c={c} | p50, c={c} | p99, c={c} | overhead |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| model | in-process (floor) | `wasmtime run` per request | served p50, c=1 | req/s, c=1 | p99, c=1 | req/s, c={c} | p50, c={c} | p99, c={c} | overhead | p50, c=1, `--no-preinit` |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         c = 2 * machine_cores
     )?;
+    let mut rows = Vec::new();
     for model in MODELS {
         let body = bodies.join(format!("{model}.json"));
         let url = format!("{}/v2/models/{model}/infer", server.1);
@@ -94,8 +95,7 @@ pub(crate) fn serving_section(machine_cores: usize) -> Result<String> {
             11,
         )?;
         let (one, many) = (loads[0], loads[1]);
-        writeln!(
-            text,
+        rows.push(format!(
             "| {model} | {floor_ms:.3} ms | {process_ms:.1} ms | {:.3} ms | {:.0} | {:.2} ms | {:.0} | {:.2} ms | {:.2} ms | {:.3} ms |",
             one.p50_ms,
             one.requests_per_second,
@@ -104,16 +104,25 @@ pub(crate) fn serving_section(machine_cores: usize) -> Result<String> {
             many.p50_ms,
             many.p99_ms,
             one.p50_ms - floor_ms,
-        )?;
+        ));
     }
     drop(server);
+    // The same requests when every instance decodes its model itself.
+    let plain = start_model_server(&["--no-preinit"])?;
+    for (row, model) in rows.iter().zip(MODELS) {
+        let body = bodies.join(format!("{model}.json"));
+        let load = wrk(&format!("{}/v2/models/{model}/infer", plain.1), &body, 1)?;
+        writeln!(text, "{row} {:.3} ms |", load.p50_ms)?;
+    }
+    drop(plain);
     text.push_str(&mlserver_rows(&concurrency)?);
     Ok(text)
 }
 
 /// model-server on a free loopback port over the built modules; (process, base URL).
-fn start_model_server() -> Result<(Process, String)> {
+fn start_model_server(extra: &[&str]) -> Result<(Process, String)> {
     let mut child = Command::new(target_dir().join("release/model-server"))
+        .args(extra)
         .arg("--models")
         .arg(wasm_output_dir())
         .arg("--cache-dir")
