@@ -8,9 +8,11 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{Server, cli_answers, project_files};
+use common::{
+    Server, ag_news_inputs, cli_answers, iris_inputs, mnist_inputs, project_files, wine_inputs,
+};
 use serde_json::{Value, json};
-use train_kit::paths::{resolve_data_dir, workspace_root};
+use train_kit::paths::workspace_root;
 
 /// The interpreter of the clients' virtual environment; the test fails, naming the fix, when
 /// it is not set up.
@@ -35,51 +37,11 @@ fn case(model: &str, inputs: &[Value]) -> Value {
 }
 
 fn samples() -> Vec<Value> {
-    let dir = resolve_data_dir(None).path;
-    let iris: Vec<Value> = iris::data::load_items(&iris::data::IRIS_DATA.fetch(&dir).unwrap().path)
-        .unwrap()
-        .iter()
-        .map(|item| serde_json::to_value(item.input).unwrap())
-        .collect();
-    let mnist: Vec<Value> = mnist::data::load_test_set(&dir)
-        .unwrap()
-        .iter()
-        .take(1000)
-        .map(|item| json!(item.pixels.to_vec()))
-        .collect();
-    let wine: Vec<Value> = {
-        use wine_quality::data::{RED_WINES, WHITE_WINES, load_items, split};
-        use wine_quality::input::WineType;
-        let config: wine_quality::config::WineConfig = test_kit::training::read_json(
-            &test_kit::training::committed_dir("wine-quality").join("config.json"),
-        );
-        let mut items = load_items(&RED_WINES.fetch(&dir).unwrap().path, WineType::Red).unwrap();
-        items.extend(load_items(&WHITE_WINES.fetch(&dir).unwrap().path, WineType::White).unwrap());
-        split(items, config.training.seed)
-            .test
-            .iter()
-            .map(|item| serde_json::to_value(item.input).unwrap())
-            .collect()
-    };
-    let ag_news: Vec<Value> = {
-        use ag_news::data::{TEST_CSV, load_items, single_file_split};
-        let config: ag_news::config::AgNewsConfig = test_kit::training::read_json(
-            &test_kit::training::committed_dir("ag-news").join("config.json"),
-        );
-        let test = load_items(&TEST_CSV.fetch(&dir).unwrap().path).unwrap();
-        let rows = match config.training.options.single_file_split {
-            Some(_) => single_file_split(test, config.training.seed).1,
-            None => test,
-        };
-        rows.iter()
-            .map(|item| json!({"title": item.title, "description": item.description}))
-            .collect()
-    };
     vec![
-        case("iris", &iris),
-        case("mnist", &mnist),
-        case("wine-quality", &wine),
-        case("ag-news", &ag_news),
+        case("iris", &iris_inputs()),
+        case("mnist", &mnist_inputs(1000)),
+        case("wine-quality", &wine_inputs()),
+        case("ag-news", &ag_news_inputs()),
     ]
 }
 

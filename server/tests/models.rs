@@ -4,9 +4,11 @@
 
 mod common;
 
-use common::{Server, cli_answers, field_request, project_files};
+use common::{
+    Server, ag_news_inputs, cli_answers, field_request, iris_inputs, mnist_inputs, project_files,
+    wine_inputs,
+};
 use serde_json::{Value, json};
-use train_kit::paths::resolve_data_dir;
 
 const ALGOS: [&str; 4] = ["iris", "wine-quality", "mnist", "ag-news"];
 
@@ -14,58 +16,6 @@ const ALGOS: [&str; 4] = ["iris", "wine-quality", "mnist", "ag-news"];
 /// compilation cache, so only the first compiles).
 fn server() -> Server {
     Server::start(&project_files(&ALGOS), &[])
-}
-
-fn iris_inputs() -> Vec<Value> {
-    let data = iris::data::IRIS_DATA
-        .fetch(&resolve_data_dir(None).path)
-        .unwrap();
-    iris::data::load_items(&data.path)
-        .unwrap()
-        .iter()
-        .map(|item| serde_json::to_value(item.input).unwrap())
-        .collect()
-}
-
-fn wine_inputs() -> Vec<Value> {
-    use wine_quality::data::{RED_WINES, WHITE_WINES, load_items, split};
-    use wine_quality::input::WineType;
-    let config: wine_quality::config::WineConfig = test_kit::training::read_json(
-        &test_kit::training::committed_dir("wine-quality").join("config.json"),
-    );
-    let dir = resolve_data_dir(None).path;
-    let mut items = load_items(&RED_WINES.fetch(&dir).unwrap().path, WineType::Red).unwrap();
-    items.extend(load_items(&WHITE_WINES.fetch(&dir).unwrap().path, WineType::White).unwrap());
-    split(items, config.training.seed)
-        .test
-        .iter()
-        .map(|item| serde_json::to_value(item.input).unwrap())
-        .collect()
-}
-
-fn mnist_inputs(count: usize) -> Vec<Value> {
-    mnist::data::load_test_set(&resolve_data_dir(None).path)
-        .unwrap()
-        .iter()
-        .take(count)
-        .map(|item| json!(item.pixels.to_vec()))
-        .collect()
-}
-
-fn ag_news_inputs() -> Vec<Value> {
-    use ag_news::data::{TEST_CSV, load_items, single_file_split};
-    let config: ag_news::config::AgNewsConfig = test_kit::training::read_json(
-        &test_kit::training::committed_dir("ag-news").join("config.json"),
-    );
-    let test = load_items(&TEST_CSV.fetch(&resolve_data_dir(None).path).unwrap().path).unwrap();
-    let evaluation = match config.training.options.single_file_split {
-        Some(_) => single_file_split(test, config.training.seed).1,
-        None => test,
-    };
-    evaluation
-        .iter()
-        .map(|item| json!({"title": item.title, "description": item.description}))
-        .collect()
 }
 
 fn datatype(key: &str) -> &'static str {

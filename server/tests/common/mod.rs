@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use train_kit::paths::resolve_data_dir;
 
 /// A running server, stopped (SIGTERM, then killed) when dropped.
 pub struct Server {
@@ -267,5 +268,61 @@ pub fn cli_answers(algo: &str, batch: &str) -> Vec<String> {
     test_kit::process::expect_success(&output)
         .lines()
         .map(str::to_owned)
+        .collect()
+}
+
+/// Every flower of the Iris file, as the module's JSON.
+pub fn iris_inputs() -> Vec<Value> {
+    let data = iris::data::IRIS_DATA
+        .fetch(&resolve_data_dir(None).path)
+        .unwrap();
+    iris::data::load_items(&data.path)
+        .unwrap()
+        .iter()
+        .map(|item| serde_json::to_value(item.input).unwrap())
+        .collect()
+}
+
+/// The committed Wine Quality model's test split.
+pub fn wine_inputs() -> Vec<Value> {
+    use wine_quality::data::{RED_WINES, WHITE_WINES, load_items, split};
+    use wine_quality::input::WineType;
+    let config: wine_quality::config::WineConfig = test_kit::training::read_json(
+        &test_kit::training::committed_dir("wine-quality").join("config.json"),
+    );
+    let dir = resolve_data_dir(None).path;
+    let mut items = load_items(&RED_WINES.fetch(&dir).unwrap().path, WineType::Red).unwrap();
+    items.extend(load_items(&WHITE_WINES.fetch(&dir).unwrap().path, WineType::White).unwrap());
+    split(items, config.training.seed)
+        .test
+        .iter()
+        .map(|item| serde_json::to_value(item.input).unwrap())
+        .collect()
+}
+
+/// The first `count` MNIST test images.
+pub fn mnist_inputs(count: usize) -> Vec<Value> {
+    mnist::data::load_test_set(&resolve_data_dir(None).path)
+        .unwrap()
+        .iter()
+        .take(count)
+        .map(|item| json!(item.pixels.to_vec()))
+        .collect()
+}
+
+/// The committed AG News model's evaluation articles.
+pub fn ag_news_inputs() -> Vec<Value> {
+    use ag_news::data::{TEST_CSV, load_items, single_file_split};
+    let config: ag_news::config::AgNewsConfig = test_kit::training::read_json(
+        &test_kit::training::committed_dir("ag-news").join("config.json"),
+    );
+    let test = load_items(&TEST_CSV.fetch(&resolve_data_dir(None).path).unwrap().path).unwrap();
+    let evaluation = match config.training.options.single_file_split {
+        Some(_) => single_file_split(test, config.training.seed).1,
+        None => test,
+    };
+    evaluation
+        .iter()
+        .map(|item| json!({"title": item.title, "description": item.description}))
         .collect()
 }
