@@ -7,7 +7,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
 };
 use burn::prelude::*;
-use runtime::layers::{Initialized, Layers};
+use runtime::layers::{Initialized, Layers, linear_forward};
 
 use crate::input::SIDE;
 
@@ -112,8 +112,8 @@ impl MnistModel {
             .forward(self.norm2.forward(self.conv2.forward(x)));
         let [batch, channels, height, width] = x.dims();
         let x = x.reshape([batch, channels * height * width]);
-        let x = self.activation.forward(self.hidden.forward(x));
-        self.output.forward(self.dropout.forward(x))
+        let x = self.activation.forward(linear_forward(&self.hidden, x));
+        linear_forward(&self.output, self.dropout.forward(x))
     }
 }
 
