@@ -400,7 +400,7 @@ async fn answer(
     with_record(response, &name, Some(usage))
 }
 
-/// Waits for a turn (503 when the model's queue is full), then runs on a blocking thread.
+/// Waits for a turn (503 when the model's queue is full), then runs the model.
 async fn execute(
     state: &AppState,
     model: &Arc<Model>,
@@ -426,16 +426,12 @@ async fn execute(
     };
     let _running = model.running.acquire().await.map_err(closed)?;
     let _worker = state.workers.acquire().await.map_err(closed)?;
-    let sandbox = state.repository.sandbox().clone();
-    let model = model.clone();
-    tokio::task::spawn_blocking(move || model.run(&sandbox, &args, body))
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the run was lost: {e}"),
-            )
-        })
+    let sandbox = state.repository.sandbox();
+    // On this thread, handing its other tasks to another: no wake-up of a second thread and
+    // back per request (BENCHMARKS.md), and still no stalled I/O while a model runs.
+    Ok(tokio::task::block_in_place(|| {
+        model.run(sandbox, &args, body)
+    }))
 }
 
 /// The module's `--oip` output: JSON alone, or a JSON header then binary outputs.

@@ -18,9 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::options::{Limits, Options, parse_model_limit};
+use crate::options::{Limits, Options, mib_bytes, parse_model_limit};
 use crate::repository::Repository;
 use crate::sandbox::Sandbox;
+
+/// Instance slots per worker (see `serve`).
+const SLOTS_PER_WORKER: usize = 4;
 
 fn main() -> ExitCode {
     let options = Options::parse();
@@ -60,9 +63,12 @@ async fn serve(options: &Options) -> Result<()> {
         .values()
         .map(|limits| limits.body_bytes)
         .fold(default_limits.body_bytes, usize::max);
-    // One instance slot per worker, and one for loading.
-    let slots = u32::try_from(workers + 1).context("--workers is too large")?;
-    let sandbox = Sandbox::new(slots)?;
+    // One instance slot per worker and one for loading, times spares: a freed slot stays
+    // mapped to its model's snapshot, so with a few per worker each model keeps warm slots of
+    // its own. A slot is address space; only what a request wrote stays resident.
+    let slots =
+        u32::try_from((workers + 1) * SLOTS_PER_WORKER).context("--workers is too large")?;
+    let sandbox = Sandbox::new(slots, mib_bytes(options.resident_mib), &options.profiler)?;
     sandbox.start_epoch_ticker();
     let cache_dir = options.cache_dir.clone().or_else(default_cache_dir);
     let repository = Arc::new(Repository::new(

@@ -33,6 +33,7 @@ pub(crate) struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Histograms,
     instantiation: Histograms,
+    run: Histograms,
     fuel: Histograms,
     memory: Histograms,
 }
@@ -56,6 +57,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Histograms::new_with_constructor(seconds);
         let instantiation = Histograms::new_with_constructor(seconds);
+        let run = Histograms::new_with_constructor(seconds);
         let fuel = Histograms::new_with_constructor(fuel_units);
         let memory = Histograms::new_with_constructor(memory_bytes);
         registry.register(
@@ -73,6 +75,11 @@ impl Metrics {
             "Time to make the fresh instance of a request",
             instantiation.clone(),
         );
+        registry.register(
+            "run_seconds",
+            "Time one run spent in its module, instantiation excluded",
+            run.clone(),
+        );
         registry.register("fuel_used", "WebAssembly fuel one run used", fuel.clone());
         registry.register(
             "memory_bytes",
@@ -84,6 +91,7 @@ impl Metrics {
             requests,
             latency,
             instantiation,
+            run,
             fuel,
             memory,
         }
@@ -111,6 +119,9 @@ impl Metrics {
         self.instantiation
             .get_or_create(&labels)
             .observe(usage.instantiate.as_secs_f64());
+        self.run
+            .get_or_create(&labels)
+            .observe(usage.run.as_secs_f64());
         self.fuel.get_or_create(&labels).observe(usage.fuel as f64);
         self.memory
             .get_or_create(&labels)

@@ -303,6 +303,7 @@ fn metrics_count_requests_by_model_and_status() {
     for family in [
         "model_server_request_duration_seconds_bucket",
         "model_server_instantiation_seconds_count",
+        "model_server_run_seconds_count",
         "model_server_fuel_used_sum",
         "model_server_memory_bytes_sum",
     ] {
