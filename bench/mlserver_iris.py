@@ -28,8 +28,14 @@ def main():
         "implementation": "mlserver_sklearn.SKLearnModel",
         "parameters": {"uri": "./model.joblib"},
     }))
-    # parallel_workers 0: MLServer 1.7.1's worker mode crashes with the uvloop it installs.
+    # MLServer at its fastest, so the comparison is with its best: parallel_workers 0 (1.7.1's
+    # worker mode crashes with the uvloop it installs); debug, its metrics endpoint and gzip
+    # off (on by default: a log line per request, Prometheus middleware; together they cost it
+    # two thirds of its throughput here).
     (out / "settings.json").write_text(json.dumps({
+        "debug": False,
+        "metrics_endpoint": None,
+        "gzip_enabled": False,
         "parallel_workers": 0,
         "http_port": int(http_port),
         "grpc_port": int(grpc_port),

@@ -27,6 +27,7 @@ const MLSERVER: &[&str] = &["mlserver==1.7.1", "mlserver-sklearn==1.7.1"];
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Load {
     requests_per_second: f64,
+    mean_ms: f64,
     p50_ms: f64,
     p99_ms: f64,
 }
@@ -63,22 +64,23 @@ pub(crate) fn serving_section(machine_cores: usize) -> Result<String> {
     let mut text = String::new();
     writeln!(
         text,
-        "\n### Serving\n\nOne request = one input (each model's example) over the Open Inference Protocol with JSON tensors, `POST /v2/models/<model>/infer`, answered in a fresh pre-initialised instance. Load: `wrk --latency -d {LOAD_SECONDS}s` over loopback, one connection (concurrency 1) and {} connections (2x cores). *Overhead* is the served p50 at concurrency 1 minus the in-process figure.\n",
+        "\n### Serving\n\nOne request = one input (each model's example) over the Open Inference Protocol with JSON tensors, `POST /v2/models/<model>/infer`, answered in a fresh pre-initialised instance. Load: `wrk --latency -d {LOAD_SECONDS}s` over loopback, one connection (concurrency 1) and {} connections (2x cores). *Overhead* is the served p50 at concurrency 1 minus the in-process figure; *in the module* is the mean time a run spent in its instance at concurrency 1 (the server's `model_server_run_seconds`: the module parsing the request, the model in wasm, the answer written), and *host* the served mean minus it (HTTP, queueing, instantiation, reset).\n",
         2 * machine_cores
     )?;
     writeln!(
         text,
-        "| model | in-process (floor) | `wasmtime run` per request | served p50, c=1 | req/s, c=1 | p99, c=1 | req/s, c={c} | p50, c={c} | p99, c={c} | overhead | p50, c=1, `--no-preinit` |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| model | in-process (floor) | `wasmtime run` per request | served p50, c=1 | req/s, c=1 | p99, c=1 | req/s, c={c} | p50, c={c} | p99, c={c} | overhead | in the module, mean | host, mean | p50, c=1, `--no-preinit` |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         c = 2 * machine_cores
     )?;
     let mut rows = Vec::new();
     for model in MODELS {
         let body = bodies.join(format!("{model}.json"));
         let url = format!("{}/v2/models/{model}/infer", server.1);
-        let loads: Vec<Load> = concurrency
-            .iter()
-            .map(|&c| wrk(&url, &body, c))
-            .collect::<Result<_>>()?;
+        let before = run_seconds(&server.1, model)?;
+        let one = wrk(&url, &body, concurrency[0])?;
+        let after_one = run_seconds(&server.1, model)?;
+        let many = wrk(&url, &body, concurrency[1])?;
+        let module_ms = 1e3 * (after_one.0 - before.0) / (after_one.1 - before.1).max(1.0);
         let floor_ms = floor[model]
             .as_f64()
             .with_context(|| format!("no in-process figure for {model}"))?
@@ -94,9 +96,8 @@ pub(crate) fn serving_section(machine_cores: usize) -> Result<String> {
             &request,
             11,
         )?;
-        let (one, many) = (loads[0], loads[1]);
         rows.push(format!(
-            "| {model} | {floor_ms:.3} ms | {process_ms:.1} ms | {:.3} ms | {:.0} | {:.2} ms | {:.0} | {:.2} ms | {:.2} ms | {:.3} ms |",
+            "| {model} | {floor_ms:.3} ms | {process_ms:.1} ms | {:.3} ms | {:.0} | {:.2} ms | {:.0} | {:.2} ms | {:.2} ms | {:.3} ms | {module_ms:.3} ms | {:.3} ms |",
             one.p50_ms,
             one.requests_per_second,
             one.p99_ms,
@@ -104,6 +105,7 @@ pub(crate) fn serving_section(machine_cores: usize) -> Result<String> {
             many.p50_ms,
             many.p99_ms,
             one.p50_ms - floor_ms,
+            one.mean_ms - module_ms,
         ));
     }
     drop(server);
@@ -142,6 +144,19 @@ fn start_model_server(extra: &[&str]) -> Result<(Process, String)> {
     let process = Process(child);
     wait_ready(&format!("{url}/v2/health/ready"))?;
     Ok((process, url))
+}
+
+/// The server's `model_server_run_seconds` sum and count for `model`.
+fn run_seconds(base: &str, model: &str) -> Result<(f64, f64)> {
+    let text = stdout_of(Command::new("curl").args(["-sf", &format!("{base}/metrics")]))
+        .context("cannot read the server's /metrics")?;
+    let value = |family: &str| {
+        let key = format!("model_server_run_seconds_{family}{{model=\"{model}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&key))
+            .map_or(Ok(0.0), |v| v.trim().parse::<f64>())
+    };
+    Ok((value("sum")?, value("count")?))
 }
 
 fn wait_ready(url: &str) -> Result<()> {
@@ -191,8 +206,10 @@ fn parse_wrk(text: &str) -> Option<Load> {
             .find_map(|line| line.strip_prefix(prefix))
             .map(str::trim)
     };
+    let mean = field("Latency")?.split_whitespace().next()?;
     Some(Load {
         requests_per_second: field("Requests/sec:")?.parse().ok()?,
+        mean_ms: duration_ms(mean)?,
         p50_ms: duration_ms(field("50%")?)?,
         p99_ms: duration_ms(field("99%")?)?,
     })
@@ -263,7 +280,7 @@ fn mlserver_rows(concurrency: &[usize]) -> Result<String> {
     drop(server);
     let (one, many) = (loads[0], loads[1]);
     Ok(format!(
-        "| MLServer 1.7.1, scikit-learn logistic regression on Iris (`parallel_workers: 0`) | | | {:.3} ms | {:.0} | {:.2} ms | {:.0} | {:.2} ms | {:.2} ms | |\n",
+        "| MLServer 1.7.1, scikit-learn logistic regression on Iris (`parallel_workers: 0`, debug, metrics and gzip off) | | | {:.3} ms | {:.0} | {:.2} ms | {:.0} | {:.2} ms | {:.2} ms | | | | |\n",
         one.p50_ms,
         one.requests_per_second,
         one.p99_ms,
@@ -286,8 +303,9 @@ mod tests {
 
     #[test]
     fn reads_wrk_figures_in_every_unit() {
-        let text = "  Latency Distribution\n     50%  345.00us\n     75%  1.00ms\n     90%  1.10ms\n     99%    1.23ms\n  1000 requests in 5.00s\nRequests/sec:   2876.54\n";
+        let text = "  Thread Stats   Avg      Stdev     Max   +/- Stdev\n    Latency   412.00us  100.00us   5.03ms   94.50%\n  Latency Distribution\n     50%  345.00us\n     75%  1.00ms\n     90%  1.10ms\n     99%    1.23ms\n  1000 requests in 5.00s\nRequests/sec:   2876.54\n";
         let load = parse_wrk(text).unwrap();
+        assert!((load.mean_ms - 0.412).abs() < 1e-9);
         assert!((load.p50_ms - 0.345).abs() < 1e-9);
         assert!((load.p99_ms - 1.23).abs() < 1e-9);
         assert!((load.requests_per_second - 2876.54).abs() < 1e-9);
