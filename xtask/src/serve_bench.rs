@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::module_bench::median_ms;
 use crate::paths::{target_dir, workspace_root};
-use crate::process::{cargo, run, stdout_of};
-use crate::setup::{ensure_wasmtime, wasm_toolchain};
+use crate::process::{cargo, run, stdout_of, succeeds};
+use crate::setup::{ensure_venv, ensure_wasmtime, wasm_toolchain};
 use crate::wasm::{build_wasm_with, wasm_output_dir};
 
 /// How long each load runs; short enough for CI-sized runs, long enough for stable medians.
@@ -231,16 +231,8 @@ fn duration_ms(text: &str) -> Option<f64> {
 
 /// MLServer 1.7.1 serving scikit-learn's logistic regression on the same Iris file.
 fn mlserver_rows(concurrency: &[usize]) -> Result<String> {
-    let venv = target_dir().join("python-mlserver");
-    let python = venv.join("bin/python");
-    if !python.is_file() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-    }
-    if !Command::new(&python)
-        .args(["-c", "import mlserver, mlserver_sklearn"])
-        .status()
-        .is_ok_and(|s| s.success())
-    {
+    let python = ensure_venv("python-mlserver", "bench")?;
+    if !succeeds(Command::new(&python).args(["-c", "import mlserver, mlserver_sklearn"])) {
         println!("bench: installing {}", MLSERVER.join(" "));
         run(Command::new(&python)
             .args(["-m", "pip", "install", "--quiet"])
@@ -257,7 +249,7 @@ fn mlserver_rows(concurrency: &[usize]) -> Result<String> {
         .arg(&model_dir)
         .args([http, grpc, metrics]))?;
     let server = Process(
-        Command::new(venv.join("bin/mlserver"))
+        Command::new(python.with_file_name("mlserver"))
             .arg("start")
             .arg(&model_dir)
             .stdout(Stdio::null())

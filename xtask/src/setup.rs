@@ -182,18 +182,25 @@ pub(crate) fn ensure_wasmi() -> Result<PathBuf> {
     Ok(installed)
 }
 
-/// tritonclient and the kserve SDK in `<target>/python-clients`, installed when the pinned
-/// versions are not all there.
-pub(crate) fn ensure_python_clients() -> Result<PathBuf> {
-    let venv = crate::paths::target_dir().join("python-clients");
+/// The Python of the virtual environment `<target>/<name>`, created when missing; `label`
+/// starts the line that says so.
+pub(crate) fn ensure_venv(name: &str, label: &str) -> Result<PathBuf> {
+    let venv = crate::paths::target_dir().join(name);
     let python = venv.join("bin/python");
     if !python.is_file() {
         println!(
-            "python clients: creating a virtual environment in {}",
+            "{label}: creating a virtual environment in {}",
             venv.display()
         );
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
+    Ok(python)
+}
+
+/// tritonclient and the kserve SDK in `<target>/python-clients`, installed when the pinned
+/// versions are not all there.
+pub(crate) fn ensure_python_clients() -> Result<PathBuf> {
+    let python = ensure_venv("python-clients", "python clients")?;
     let pinned: Vec<String> = PYTHON_CLIENTS
         .iter()
         .map(|spec| spec.replace("[http]", ""))
