@@ -68,7 +68,7 @@ async fn serve(options: &Options) -> Result<()> {
     // its own. A slot is address space; only what a request wrote stays resident.
     let slots =
         u32::try_from((workers + 1) * SLOTS_PER_WORKER).context("--workers is too large")?;
-    let sandbox = Sandbox::new(slots, mib_bytes(options.resident_mib), &options.profiler)?;
+    let sandbox = Sandbox::new(slots, mib_bytes(options.resident_mib), options.profiler)?;
     sandbox.start_epoch_ticker();
     let cache_dir = options.cache_dir.clone().or_else(default_cache_dir);
     let repository = Arc::new(Repository::new(

@@ -53,12 +53,20 @@ pub(crate) struct Options {
 
     /// Tell a native profiler about the models' compiled code: `perfmap` writes
     /// /tmp/perf-<pid>.map for `perf report`, `jitdump` writes jit-<pid>.dump for `perf inject`.
-    #[arg(long, default_value = "none", value_parser = ["none", "perfmap", "jitdump"])]
-    pub(crate) profiler: String,
+    #[arg(long, value_enum, default_value_t = Profiler::None)]
+    pub(crate) profiler: Profiler,
 
     /// Log format: one JSON object per line (`json`) or plain text (`text`).
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     pub(crate) log_format: String,
+}
+
+/// Which native profiler is told about compiled code (`--profiler`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Profiler {
+    None,
+    Perfmap,
+    Jitdump,
 }
 
 /// The server-wide defaults of every limit.

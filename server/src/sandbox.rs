@@ -16,7 +16,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, I32Exit, WasiCtxBuilder};
 
-use crate::options::Limits;
+use crate::options::{Limits, Profiler};
 
 /// How often the engine's epoch advances: the granularity of every deadline (a 1 ms tick cost
 /// 5% of a core in wake-ups).
@@ -105,7 +105,7 @@ impl Sandbox {
     /// An engine with room for `slots` instances at once, each slot keeping up to
     /// `resident_bytes` of what its last request wrote (reset by copying, not unmapping), its
     /// code announced to `profiler`.
-    pub(crate) fn new(slots: u32, resident_bytes: usize, profiler: &str) -> Result<Self> {
+    pub(crate) fn new(slots: u32, resident_bytes: usize, profiler: Profiler) -> Result<Self> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_core_instances(slots)
             .linear_memory_keep_resident(resident_bytes)
@@ -121,9 +121,9 @@ impl Sandbox {
             .consume_fuel(true)
             .memory_init_cow(true)
             .profiler(match profiler {
-                "perfmap" => ProfilingStrategy::PerfMap,
-                "jitdump" => ProfilingStrategy::JitDump,
-                _ => ProfilingStrategy::None,
+                Profiler::None => ProfilingStrategy::None,
+                Profiler::Perfmap => ProfilingStrategy::PerfMap,
+                Profiler::Jitdump => ProfilingStrategy::JitDump,
             })
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)
