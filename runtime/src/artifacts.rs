@@ -59,9 +59,13 @@ macro_rules! embedded_artifacts {
 }
 
 /// For an inference crate's `build.rs`: fails the build with instructions when the trained
-/// artifacts are missing, and rebuilds when they change.
-pub fn require_artifacts(manifest_dir: &str, algorithm: &str, extra: &[&str]) {
-    let dir = Path::new(manifest_dir)
+/// artifacts are missing, and rebuilds when they change. The crate's directory is read when the
+/// script runs, not baked in when it is compiled: cargo reuses a compiled build script across
+/// checkouts that share a target directory.
+pub fn require_artifacts(algorithm: &str, extra: &[&str]) {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .expect("cargo sets CARGO_MANIFEST_DIR for build scripts");
+    let dir = Path::new(&manifest_dir)
         .join("..")
         .join("artifacts")
         .join(algorithm);
