@@ -426,12 +426,8 @@ async fn execute(
     };
     let _running = model.running.acquire().await.map_err(closed)?;
     let _worker = state.workers.acquire().await.map_err(closed)?;
-    let sandbox = state.repository.sandbox();
-    // On this thread, handing its other tasks to another: no wake-up of a second thread and
-    // back per request (BENCHMARKS.md), and still no stalled I/O while a model runs.
-    Ok(tokio::task::block_in_place(|| {
-        model.run(sandbox, &args, body)
-    }))
+    // On this task: no hand-over to another thread and back per request (BENCHMARKS.md).
+    Ok(model.run(state.repository.sandbox(), &args, body).await)
 }
 
 /// The module's `--oip` output: JSON alone, or a JSON header then binary outputs.

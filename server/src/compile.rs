@@ -152,7 +152,7 @@ fn preinitialize(sandbox: &Sandbox, wasm: &[u8], limits: &Limits) -> Result<Vec<
         .context("compiling the module")?;
     let pre = sandbox.prepare(&module)?;
     let mut run = sandbox.store(&["preinit".to_owned()], Bytes::new(), limits)?;
-    let (result, _) = run.call_in_place(&pre, PREINIT_EXPORT);
+    let (result, _) = block_on(run.call_in_place(&pre, PREINIT_EXPORT));
     match result {
         Ok(0) => {}
         Ok(code) => bail!("the initialiser exited with code {code}"),
@@ -197,7 +197,8 @@ impl InstanceState for Snapshotted<'_> {
     }
 }
 
-/// Drives a future that never waits (Wizer's snapshot reads the instance synchronously).
+/// Drives a load-time future to its end on the loading thread (a run whose WASI calls never
+/// wait: memory pipes and frozen clocks; Wizer's snapshot).
 fn block_on<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -255,7 +256,7 @@ pub(crate) fn query_metadata(
 ) -> Result<serde_json::Value> {
     let args = ["model".to_owned(), "--oip-metadata".to_owned()];
     let run = sandbox.store(&args, Bytes::new(), limits)?;
-    let (outcome, _) = run.call(pre, "_start");
+    let (outcome, _) = block_on(run.call(pre, "_start"));
     let stdout = match outcome {
         Outcome::Exited {
             code: 0, stdout, ..

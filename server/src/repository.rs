@@ -289,13 +289,18 @@ pub(crate) enum LoadError {
 }
 
 impl Model {
-    /// One run of the module in a fresh instance, on the calling (blocking) thread.
-    pub(crate) fn run(&self, sandbox: &Sandbox, args: &[String], stdin: Bytes) -> (Outcome, Usage) {
+    /// One run of the module in a fresh instance.
+    pub(crate) async fn run(
+        &self,
+        sandbox: &Sandbox,
+        args: &[String],
+        stdin: Bytes,
+    ) -> (Outcome, Usage) {
         let mut argv = Vec::with_capacity(args.len() + 1);
         argv.push(self.name.clone());
         argv.extend_from_slice(args);
         match sandbox.store(&argv, stdin, &self.limits) {
-            Ok(run) => run.call(&self.pre, "_start"),
+            Ok(run) => run.call(&self.pre, "_start").await,
             Err(error) => (
                 Outcome::Stopped(crate::sandbox::Stopped::Instantiate(error.to_string())),
                 Usage::default(),

@@ -21,6 +21,9 @@ use crate::options::{Limits, Profiler};
 /// How often the engine's epoch advances: the granularity of every deadline (a 1 ms tick cost
 /// 5% of a core in wake-ups).
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Fuel between a run's yields to the worker it runs on, so the connections that worker also
+/// serves are not held up behind a long model (about a millisecond of guest code).
+const FUEL_YIELD_INTERVAL: u64 = 5_000_000;
 /// What a run may write to stderr; its first line is the error message.
 const STDERR_BYTES: usize = 64 << 10;
 /// Largest linear memory any model may be given: the pooling allocator reserves this much
@@ -113,6 +116,7 @@ impl Sandbox {
             .pagemap_scan(Enabled::Auto)
             .total_memories(slots)
             .total_tables(slots)
+            .total_stacks(slots)
             .max_memory_size(MAX_MEMORY_BYTES)
             .max_core_instance_size(4 << 20);
         let mut config = Config::new();
@@ -130,7 +134,10 @@ impl Sandbox {
             .map_err(anyhow::Error::from)
             .context("cannot create the wasmtime engine")?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |guest: &mut Guest| &mut guest.wasi)?;
+        // Asynchronous WASI: a run is a future polled on the request's own task (its guest on a
+        // fiber stack from the pool), so serving a request wakes no other thread; see
+        // `FUEL_YIELD_INTERVAL` for how a long run still lets the worker's other tasks on.
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |guest: &mut Guest| &mut guest.wasi)?;
         Ok(Self {
             engine,
             linker: Arc::new(linker),
@@ -180,6 +187,7 @@ impl Sandbox {
         let mut store = Store::new(&self.engine, guest);
         store.limiter(|guest| &mut guest.limiter);
         store.set_fuel(limits.fuel)?;
+        store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL))?;
         let ticks = limits.deadline.as_millis().div_ceil(EPOCH_TICK.as_millis());
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX).max(1));
         store.epoch_deadline_trap();
@@ -257,8 +265,8 @@ impl std::fmt::Display for Stopped {
 
 impl Run {
     /// Instantiates `pre` in this store and calls `entry` (`_start`, or an initialiser).
-    pub(crate) fn call(mut self, pre: &InstancePre<Guest>, entry: &str) -> (Outcome, Usage) {
-        let (result, usage) = self.call_in_place(pre, entry);
+    pub(crate) async fn call(mut self, pre: &InstancePre<Guest>, entry: &str) -> (Outcome, Usage) {
+        let (result, usage) = self.call_in_place(pre, entry).await;
         // WASI writes stop at the pipe's capacity (the guest sees an error and may loop, exit
         // or trap): a full pipe means the answer was cut off, whatever happened next.
         let stdout = self.stdout.contents();
@@ -280,21 +288,22 @@ impl Run {
     }
 
     /// [`Run::call`], keeping the instance for the caller (who snapshots it).
-    pub(crate) fn call_in_place(
+    pub(crate) async fn call_in_place(
         &mut self,
         pre: &InstancePre<Guest>,
         entry: &str,
     ) -> (Result<i32, Stopped>, Usage) {
         let mut usage = Usage::default();
         let started = Instant::now();
-        let instance = match pre.instantiate(&mut self.store) {
+        let instance = match pre.instantiate_async(&mut self.store).await {
             Ok(instance) => instance,
             Err(error) => return (Err(self.classify(&error)), usage),
         };
         usage.instantiate = started.elapsed();
-        let result = instance
-            .get_typed_func::<(), ()>(&mut self.store, entry)
-            .and_then(|func| func.call(&mut self.store, ()));
+        let result = match instance.get_typed_func::<(), ()>(&mut self.store, entry) {
+            Ok(func) => func.call_async(&mut self.store, ()).await,
+            Err(error) => Err(error),
+        };
         usage.run = started.elapsed() - usage.instantiate;
         usage.fuel = self.limits.fuel - self.store.get_fuel().unwrap_or(0);
         usage.memory_bytes = self.store.data().limiter.peak_bytes;
