@@ -109,7 +109,7 @@ fn bad_measurements_are_one_line_with_exit_code_2_and_never_a_trap() {
         ),
         (
             example_with("sepal_length", "1e39"),
-            "'sepal_length' must be a finite number",
+            "the number 1e39 is beyond ±2^53",
         ),
         (
             example_with("sepal_length", "-1"),

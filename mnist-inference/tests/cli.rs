@@ -126,7 +126,7 @@ fn bad_images_are_one_line_with_exit_code_2_and_never_a_trap() {
         ),
         (image_with(3, "-1"), "pixel 3 is -1"),
         (image_with(5, "NaN"), "no NaN or Infinity"),
-        (image_with(5, "1e39"), "pixel 5 must be a finite number"),
+        (image_with(5, "1e39"), "the number 1e39 is beyond ±2^53"),
         (image_with(7, "\"12\""), "invalid type: string"),
         (image_with(7, "null"), "invalid type: null"),
         ("{}".into(), "invalid type: map"),

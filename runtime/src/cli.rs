@@ -312,7 +312,7 @@ fn oip_max_bytes<M: InferenceModel>() -> usize {
 }
 
 fn oip_bad_input<M: InferenceModel>(problem: &str) -> CliError {
-    let problem = problem.replace('\n', " ");
+    let problem = one_short_line(problem);
     CliError::BadInput(format!(
         "{problem} (the model's inputs: {} --oip-metadata, or GET /v2/models/{})",
         M::NAME,
@@ -491,7 +491,7 @@ fn parse_inputs<M: InferenceModel>(text: &str) -> Result<Vec<M::Input>, CliError
     if text.trim().is_empty() {
         return Err(bad_input::<M>("the input is empty"));
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| {
+    let value = crate::strict_json::from_str(text).map_err(|e| {
         let hint = if ["NaN", "Infinity"].iter().any(|w| text.contains(w)) {
             "; JSON has no NaN or Infinity, give finite numbers"
         } else {
@@ -543,12 +543,25 @@ fn render_answers<P: Prediction>(answers: &[P], json: bool) -> String {
 }
 
 fn bad_input<M: InferenceModel>(problem: &str) -> CliError {
-    let problem = problem.replace('\n', " ");
+    let problem = one_short_line(problem);
     CliError::BadInput(format!(
         "{problem}. Example: {} '{}' (see --help)",
         M::NAME,
         M::ERROR_EXAMPLE
     ))
+}
+
+/// Longest problem a message repeats: serde's messages quote the offending value, which may be
+/// a megabyte of the input.
+const MAX_PROBLEM_CHARS: usize = 300;
+
+/// `problem` on one line, cut to [`MAX_PROBLEM_CHARS`] characters.
+fn one_short_line(problem: &str) -> String {
+    let line = problem.replace(['\n', '\r'], " ");
+    match line.char_indices().nth(MAX_PROBLEM_CHARS) {
+        Some((cut, _)) => format!("{}... ({} bytes)", &line[..cut], line.len()),
+        None => line,
+    }
 }
 
 fn pretty_json(value: &Value) -> String {
@@ -712,7 +725,7 @@ mod tests {
         assert!(bad(&[r#"{"x": 1, "y": 2}"#], "").contains("unknown field `y`"));
         assert!(bad(&[r#"{"x": "one"}"#], "").contains("invalid type"));
         assert!(bad(&[r#"{"x": NaN}"#], "").contains("no NaN or Infinity"));
-        assert!(bad(&[r#"{"x": 1e39}"#], "").contains("finite"));
+        assert!(bad(&[r#"{"x": 1e39}"#], "").contains("beyond ±2^53"));
         assert!(bad(&[r#"{"x": 11}"#], "").contains("outside the possible range"));
         assert!(bad(&["[]"], "").contains("empty array"));
         assert!(bad(&[r#"[{"x": 1}, {"z": 1}]"#], "").contains("item 1 of the array"));
@@ -720,6 +733,16 @@ mod tests {
         assert!(bad(&["{}", "{}"], "").contains("more than one input"));
         assert!(bad(&["-"], &" ".repeat(100)).contains("larger than 64 bytes"));
         assert!(bad(&["   "], "").contains("the input is empty"));
+        // A message quotes at most a few hundred characters of the input.
+        let long = one_short_line(&format!("invalid type: string \"{}\"", "é".repeat(100_000)));
+        assert!(
+            long.chars().count() < 330 && long.ends_with("(200023 bytes)"),
+            "{long}"
+        );
+        assert_eq!(one_short_line("a\nb\rc"), "a b c");
+        // Input that JSON readers could understand two ways is refused, not answered.
+        assert!(bad(&[r#"{"x": 1, "x": 9}"#], "").contains("\"x\" appears twice"));
+        assert!(bad(&[r#"{"x": 9007199254740993}"#], "").contains("beyond ±2^53"));
     }
 
     #[test]

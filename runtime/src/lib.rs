@@ -9,6 +9,7 @@
 //! - [`classes`]: a classifier's answer and its `--json` shape;
 //! - [`features`]: inputs made of named, range-checked numbers, listed once per model;
 //! - [`settings`]: what `config.json` and `metrics.json` record about a training run;
+//! - [`strict_json`]: JSON read so that no input can be understood two ways;
 //! - [`wasi`]: the WASI functions a module may import;
 //! - [`standardize`], [`digest`]: preprocessing statistics and SHA-256 identities.
 
@@ -22,4 +23,5 @@ pub mod layers;
 pub mod oip;
 pub mod settings;
 pub mod standardize;
+pub mod strict_json;
 pub mod wasi;

@@ -231,8 +231,9 @@ pub fn read_request(
             ));
         }
     };
-    let request: InferRequest =
-        serde_json::from_slice(header).map_err(|e| format!("malformed inference request ({e})"))?;
+    let request: InferRequest = crate::strict_json::from_slice(header)
+        .and_then(|value| serde_json::from_value(value).map_err(|e| e.to_string()))
+        .map_err(|e| format!("malformed inference request ({e})"))?;
     if request.inputs.is_empty() {
         return Err("the request has no inputs".into());
     }
@@ -750,7 +751,7 @@ mod tests {
         let cases = [
             (json!({"inputs": []}), "no inputs"),
             (
-                json!({"inputs": [{"name": "x", "shape": [16, 1152921504606846978i64], "datatype": "FP32", "data": [1]}]}),
+                json!({"inputs": [{"name": "x", "shape": [4294967298i64, 4294967298i64, 4294967298i64], "datatype": "FP32", "data": [1]}]}),
                 "more than",
             ),
             (

@@ -239,9 +239,25 @@ fn every_error_has_the_protocols_status_and_a_message() {
         "{}",
         malformed.text()
     );
-    let overflow = json!({"inputs": [{"name": "sepal_length", "shape": [16, 1152921504606846978u64], "datatype": "FP32", "data": [1]}]});
+    // Each dimension is a number every JSON reader reads alike; their product overflows u64.
+    let overflow = json!({"inputs": [{"name": "sepal_length", "shape": [4294967298u64, 4294967298u64, 4294967298u64], "datatype": "FP32", "data": [1]}]});
     let reply = server.post_json("/v2/models/iris/infer", &overflow);
     assert!(reply.error(400).contains("more than"), "{}", reply.text());
+    // A dimension past 2^53 is refused before it is read: readers disagree on its value.
+    let unsafe_dimension = json!({"inputs": [{"name": "sepal_length", "shape": [16, 1152921504606846978u64], "datatype": "FP32", "data": [1]}]});
+    let reply = server.post_json("/v2/models/iris/infer", &unsafe_dimension);
+    assert!(
+        reply.error(400).contains("beyond ±2^53"),
+        "{}",
+        reply.text()
+    );
+    let twice = br#"{"inputs": [], "inputs": [{"name": "sepal_length", "shape": [1], "datatype": "FP32", "data": [5.1]}]}"#;
+    let reply = server.post("/v2/models/iris/infer", twice);
+    assert!(
+        reply.error(400).contains("appears twice"),
+        "{}",
+        reply.text()
+    );
     let negative = json!({"inputs": [{"name": "sepal_length", "shape": [-4], "datatype": "FP32", "data": [1]}]});
     assert!(
         server

@@ -147,7 +147,7 @@ fn bad_and_impossible_input_is_one_line_with_exit_code_2() {
         ),
         (
             vec![sample_with("alcohol", "1e39")],
-            "'alcohol' must be a finite number",
+            "the number 1e39 is beyond ±2^53",
         ),
     ];
     for (args, expected) in &cases {
