@@ -4,6 +4,8 @@
 
 mod api;
 mod compile;
+#[cfg(test)]
+mod malformed_inputs;
 mod metadata;
 mod metrics;
 mod options;

@@ -4,12 +4,14 @@
 //!   assertions on what comes out (answers, the bad-input line, the imports);
 //! - [`cocos`]: a training binary run in a `/cocos`-like working directory, as Cocos AI runs it;
 //! - [`contract`]: the one check of the inference CLI contract that every module's tests call;
+//! - [`malformed`]: generated hostile inputs for a module, from its own example;
 //! - [`runtimes`]: the same module file under wasmtime, wasmi and Node.js, compared;
 //! - [`training`]: running training binaries, reading their reports, and checking the committed
 //!   artifacts (complete, trained with the defaults, reproducible from `config.json`).
 
 pub mod cocos;
 pub mod contract;
+pub mod malformed;
 pub mod process;
 pub mod runtimes;
 pub mod training;

@@ -141,17 +141,22 @@ pub fn run_both(module: &Path, native: &str, args: &[&str], stdin: &str) -> Outp
         "same number of answers"
     );
     for (index, (w, n)) in wasm_out.lines().zip(native_out.lines()).enumerate() {
-        let same = if args.contains(&"--json") {
-            json_close(&parse_json(w), &parse_json(n))
-        } else {
-            w == n
-        };
         assert!(
-            same,
+            same_answer(args.contains(&"--json"), w, n),
             "answer {index} differs for {args:?}:\n wasm:   {w}\n native: {n}"
         );
     }
     wasm
+}
+
+/// Whether two answer lines agree: identical, or under `--json` equal JSON with numbers within
+/// [`PROBABILITY_TOLERANCE`].
+pub fn same_answer(json: bool, wasm: &str, native: &str) -> bool {
+    if json {
+        json_close(&parse_json(wasm), &parse_json(native))
+    } else {
+        wasm == native
+    }
 }
 
 fn parse_json(line: &str) -> serde_json::Value {
