@@ -11,6 +11,7 @@ use anyhow::anyhow;
 mod baseline;
 mod bench;
 mod demo;
+mod fuzz;
 mod module_bench;
 mod paths;
 mod process;
@@ -45,6 +46,9 @@ Commands:
                    (`modules`: only these); the model server under wrk beside `wasmtime run`
                    per request, MLServer and the in-process floor (`serve`: only this);
                    writes BENCHMARKS.md
+  fuzz [SECONDS]   every cargo-fuzz target (fuzz/fuzz_targets/) for SECONDS each (default
+                   60, nightly toolchain), then MALFORMED_INPUTS (default 100000) generated
+                   hostile inputs through every wasm module, compared with the native build
   serve [OPTIONS]  build the modules and the model server and serve them (Open Inference
                    Protocol on http://127.0.0.1:8000); OPTIONS go to model-server (--help)
   help             print this help
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Some("test") => test::test(),
         Some("baseline") => baseline::baseline(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("fuzz") => fuzz::fuzz_command(&args[1..]),
         Some("serve") => serve::serve(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");

@@ -17,6 +17,8 @@ use crate::wasm::WASM_TARGET;
 const WASMTIME_VERSION: &str = "48.0.8";
 /// wasmi's CLI: a pure-Rust interpreter, the second, independent engine.
 const WASMI_VERSION: &str = "2.0.0";
+/// `cargo fuzz`, the libFuzzer driver the fuzz targets are run with (on the nightly toolchain).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The independent Open Inference Protocol clients the model server's tests use, pinned, in a
 /// virtual environment under the target directory.
 const PYTHON_CLIENTS: &[&str] = &[
@@ -180,6 +182,25 @@ pub(crate) fn ensure_wasmi() -> Result<PathBuf> {
     println!("wasmi: not found; installing wasmi_cli {WASMI_VERSION} (about 4 minutes on 2 cores)");
     run(cargo().args(["install", &format!("wasmi_cli@{WASMI_VERSION}"), "--locked"]))?;
     Ok(installed)
+}
+
+/// `cargo fuzz` and the nightly toolchain it builds with.
+pub(crate) fn ensure_cargo_fuzz() -> Result<()> {
+    if !succeeds(Command::new("rustup").args(["run", "nightly", "rustc", "--version"])) {
+        bail!(
+            "the fuzz targets need the nightly toolchain (libFuzzer's sanitizer flags): `rustup toolchain install nightly`"
+        );
+    }
+    if let Some(version) = stdout_of(Command::new("cargo-fuzz").arg("--version")) {
+        println!("cargo-fuzz: {version}");
+        return Ok(());
+    }
+    println!("cargo-fuzz: not found; installing cargo-fuzz {CARGO_FUZZ_VERSION} (about 2 minutes)");
+    run(cargo().args([
+        "install",
+        &format!("cargo-fuzz@{CARGO_FUZZ_VERSION}"),
+        "--locked",
+    ]))
 }
 
 /// The Python of the virtual environment `<target>/<name>`, created when missing; `label`

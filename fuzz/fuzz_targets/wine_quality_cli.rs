@@ -1,0 +1,7 @@
+//! The Wine Quality inference command line on made-up input: an answer or one bad-input line.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let model = fuzz_targets::committed_model!(wine_quality::inference::WinePredictor, "wine-quality");
+    fuzz_targets::inference_cli(model, data);
+});
