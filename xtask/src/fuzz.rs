@@ -4,7 +4,7 @@
 //! the native build (the second part also runs in `cargo xtask test`).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -113,7 +113,7 @@ fn targets(fuzz_dir: &Path) -> Result<Vec<String>> {
 
 /// cargo of the nightly toolchain (libFuzzer's sanitizer flags need it), without the stable
 /// toolchain's variables that cargo set for this process.
-fn nightly_cargo(dir: &PathBuf) -> Command {
+fn nightly_cargo(dir: &Path) -> Command {
     let mut command = Command::new("rustup");
     command
         .args(["run", "nightly", "cargo"])

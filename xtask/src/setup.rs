@@ -153,54 +153,51 @@ pub(crate) fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
 }
 
 pub(crate) fn ensure_wasmtime() -> Result<PathBuf> {
-    let installed = cargo_home().join("bin").join("wasmtime");
-    for candidate in [PathBuf::from("wasmtime"), installed.clone()] {
-        if let Some(version) = stdout_of(Command::new(&candidate).arg("--version")) {
-            println!("wasmtime: {version}");
-            return Ok(candidate);
-        }
-    }
-    println!(
-        "wasmtime: not found; installing wasmtime-cli {WASMTIME_VERSION} (about 10 minutes on 2 cores)"
-    );
-    run(cargo().args([
-        "install",
-        &format!("wasmtime-cli@{WASMTIME_VERSION}"),
-        "--locked",
-    ]))?;
-    Ok(installed)
+    ensure_cargo_tool(
+        "wasmtime",
+        "wasmtime-cli",
+        WASMTIME_VERSION,
+        "about 10 minutes on 2 cores",
+    )
 }
 
 pub(crate) fn ensure_wasmi() -> Result<PathBuf> {
-    let installed = cargo_home().join("bin").join("wasmi");
-    for candidate in [PathBuf::from("wasmi"), installed.clone()] {
-        if let Some(version) = stdout_of(Command::new(&candidate).arg("--version")) {
-            println!("wasmi: {version}");
-            return Ok(candidate);
-        }
-    }
-    println!("wasmi: not found; installing wasmi_cli {WASMI_VERSION} (about 4 minutes on 2 cores)");
-    run(cargo().args(["install", &format!("wasmi_cli@{WASMI_VERSION}"), "--locked"]))?;
-    Ok(installed)
+    ensure_cargo_tool(
+        "wasmi",
+        "wasmi_cli",
+        WASMI_VERSION,
+        "about 4 minutes on 2 cores",
+    )
 }
 
 /// `cargo fuzz` and the nightly toolchain it builds with.
-pub(crate) fn ensure_cargo_fuzz() -> Result<()> {
+pub(crate) fn ensure_cargo_fuzz() -> Result<PathBuf> {
     if !succeeds(Command::new("rustup").args(["run", "nightly", "rustc", "--version"])) {
         bail!(
             "the fuzz targets need the nightly toolchain (libFuzzer's sanitizer flags): `rustup toolchain install nightly`"
         );
     }
-    if let Some(version) = stdout_of(Command::new("cargo-fuzz").arg("--version")) {
-        println!("cargo-fuzz: {version}");
-        return Ok(());
+    ensure_cargo_tool(
+        "cargo-fuzz",
+        "cargo-fuzz",
+        CARGO_FUZZ_VERSION,
+        "about 2 minutes",
+    )
+}
+
+/// The program `binary`, found on PATH or in cargo's bin directory, else installed from the
+/// crate `krate` at `version` (`cargo install --locked`, taking `duration`).
+fn ensure_cargo_tool(binary: &str, krate: &str, version: &str, duration: &str) -> Result<PathBuf> {
+    let installed = cargo_home().join("bin").join(binary);
+    for candidate in [PathBuf::from(binary), installed.clone()] {
+        if let Some(found) = stdout_of(Command::new(&candidate).arg("--version")) {
+            println!("{binary}: {found}");
+            return Ok(candidate);
+        }
     }
-    println!("cargo-fuzz: not found; installing cargo-fuzz {CARGO_FUZZ_VERSION} (about 2 minutes)");
-    run(cargo().args([
-        "install",
-        &format!("cargo-fuzz@{CARGO_FUZZ_VERSION}"),
-        "--locked",
-    ]))
+    println!("{binary}: not found; installing {krate} {version} ({duration})");
+    run(cargo().args(["install", &format!("{krate}@{version}"), "--locked"]))?;
+    Ok(installed)
 }
 
 /// The Python of the virtual environment `<target>/<name>`, created when missing; `label`
