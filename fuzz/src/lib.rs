@@ -115,10 +115,8 @@ pub fn one_line_error(error: &impl std::fmt::Display) {
 macro_rules! committed_model {
     ($predictor:ty, $algorithm:literal $(, $extra:literal)* $(,)?) => {{
         static MODEL: ::std::sync::LazyLock<$predictor> = ::std::sync::LazyLock::new(|| {
-            <$predictor as ::runtime::cli::InferenceModel>::load(
-                &::runtime::embedded_artifacts!($algorithm $(, $extra)*),
-            )
-            .expect("the committed model loads")
+            ::runtime::load_embedded!($predictor, $algorithm $(, $extra)*)
+                .expect("the committed model loads")
         });
         &*MODEL
     }};

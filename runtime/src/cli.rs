@@ -165,6 +165,18 @@ pub fn main<'m, M: InferenceModel + 'm>(load: impl FnOnce() -> Result<&'m M, Str
     }
 }
 
+/// `$predictor` loaded from `artifacts/<algorithm>/` (and the extra files named), embedded at
+/// compile time by [`embedded_artifacts!`](crate::embedded_artifacts): what a module answers
+/// with, and what its native tests compare it to.
+#[macro_export]
+macro_rules! load_embedded {
+    ($predictor:ty, $algorithm:literal $(, $extra:literal)* $(,)?) => {
+        <$predictor as $crate::cli::InferenceModel>::load(&$crate::embedded_artifacts!(
+            $algorithm $(, $extra)*
+        ))
+    };
+}
+
 /// An inference module's whole `main.rs`: `runtime::inference_module!(Predictor, "iris")`
 /// (the algorithm's artifacts directory, then any extra files it embeds).
 ///
@@ -180,9 +192,7 @@ macro_rules! inference_module {
         }
 
         fn load_model() -> ::std::result::Result<$predictor, ::std::string::String> {
-            <$predictor as $crate::cli::InferenceModel>::load(
-                &$crate::embedded_artifacts!($algorithm $(, $extra)*),
-            )
+            $crate::load_embedded!($predictor, $algorithm $(, $extra)*)
         }
 
         fn main() -> ::std::process::ExitCode {

@@ -28,11 +28,10 @@ pub fn from_str(text: &str) -> Result<Value, String> {
 /// [`from_str`] over bytes (which must be UTF-8).
 pub fn from_slice(bytes: &[u8]) -> Result<Value, String> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue
+    StrictValue
         .deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value))
-        .map_err(|e| e.to_string())?;
-    Ok(value)
+        .map_err(|e| e.to_string())
 }
 
 /// Builds a [`Value`], refusing duplicate members and unsafe integers on the way.

@@ -207,10 +207,7 @@ macro_rules! module_test {
     ($test:ident, $crate_name:literal, $predictor:ty, $algorithm:literal $(, $extra:literal)*) => {
         #[test]
         fn $test() {
-            let model = <$predictor as InferenceModel>::load(&runtime::embedded_artifacts!(
-                $algorithm $(, $extra)*
-            ))
-            .unwrap();
+            let model = runtime::load_embedded!($predictor, $algorithm $(, $extra)*).unwrap();
             check_module::<$predictor>($crate_name, &model);
         }
     };
