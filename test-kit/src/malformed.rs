@@ -9,7 +9,7 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use runtime::cli::InferenceModel;
-use runtime::oip::{Inputs, TensorSpec};
+use runtime::oip::Inputs;
 use serde_json::{Value, json};
 
 /// One call of a module: its arguments (after the program name) and its stdin.
@@ -24,11 +24,12 @@ pub struct Case {
 /// `count` cases for `M`, the same ones for the same `seed`, made one at a time (oversized
 /// ones are megabytes).
 pub fn cases<M: InferenceModel>(count: usize, seed: u64) -> impl Iterator<Item = Case> {
-    let example: Value = serde_json::from_str(M::EXAMPLE).expect("the example is JSON");
+    let mut oip = example_request::<M>();
+    oip["id"] = json!("case");
     let mut generator = Generator {
         rng: ChaCha8Rng::seed_from_u64(seed),
-        oip: oip_request(&example, &M::signature().inputs),
-        example,
+        oip,
+        example: serde_json::from_str(M::EXAMPLE).expect("the example is JSON"),
         max_input_bytes: M::MAX_INPUT_BYTES,
     };
     (0..count).map(move |_| generator.case())
@@ -261,23 +262,30 @@ impl Generator {
     }
 }
 
-/// The request a protocol client would send for the example.
-fn oip_request(example: &Value, inputs: &Inputs) -> Value {
-    let tensor = |spec: &TensorSpec, value: &Value| {
-        let (shape, data) = match value {
-            Value::Array(items) => (json!([1, items.len()]), Value::Array(items.clone())),
-            other => (json!([1]), json!([other])),
-        };
-        json!({"name": spec.name, "datatype": spec.datatype, "shape": shape, "data": data})
-    };
-    let tensors: Vec<Value> = match inputs {
-        Inputs::Fields(specs) => specs
-            .iter()
-            .map(|spec| tensor(spec, &example[spec.name]))
+/// The Open Inference Protocol request a client would send for `M`'s example: one tensor per
+/// key of the example (AG News takes `title` and `description` though its metadata names
+/// `text`), or the one tensor of rows in the signature's shape. Also the serving benchmark's
+/// request body.
+pub fn example_request<M: InferenceModel>() -> Value {
+    let example: Value = serde_json::from_str(M::EXAMPLE).expect("the example is JSON");
+    let tensors: Vec<Value> = match (&M::signature().inputs, example) {
+        (Inputs::Rows(spec), rows) => {
+            let mut shape = spec.shape.clone();
+            shape[0] = 1;
+            vec![
+                json!({"name": spec.name, "datatype": spec.datatype, "shape": shape, "data": rows}),
+            ]
+        }
+        (Inputs::Fields(_), Value::Object(fields)) => fields
+            .into_iter()
+            .map(|(key, value)| {
+                let datatype = if value.is_string() { "BYTES" } else { "FP32" };
+                json!({"name": key, "datatype": datatype, "shape": [1], "data": [value]})
+            })
             .collect(),
-        Inputs::Rows(spec) => vec![tensor(spec, example)],
+        (Inputs::Fields(_), other) => panic!("an example of named fields is an object: {other}"),
     };
-    json!({ "id": "case", "inputs": tensors })
+    json!({ "inputs": tensors })
 }
 
 fn nudge_numbers(value: &mut Value, rng: &mut ChaCha8Rng) {
