@@ -242,10 +242,8 @@ fn split_role(train: usize, evaluation: usize) -> String {
 pub fn load_split(data_dir: &Path, options: &AgNewsOptions, seed: u64) -> Result<DataSplit> {
     let read = |remote: RemoteFile| -> Result<_> {
         let verified = remote.fetch(data_dir)?;
-        let bytes = std::fs::read(&verified.path)
-            .with_context(|| format!("cannot read {}", verified.path.display()))?;
-        let (items, csv) =
-            parse_csv(&bytes).map_err(|found| anyhow!("{}: {found}", verified.path.display()))?;
+        let (items, csv) = parse_csv(&verified.bytes)
+            .map_err(|found| anyhow!("{}: {found}", verified.path.display()))?;
         Ok((items, csv, verified.digests))
     };
     if let Some(file) = &options.single_file_split {

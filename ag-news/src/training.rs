@@ -4,14 +4,13 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::InMemDataset;
-use burn::train::SupervisedTraining;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use runtime::settings::{Optimizer, Schedule};
-use train_kit::artifact::{StagedDir, write_atomic, write_json_atomic};
+use train_kit::artifact::{write_atomic, write_json_atomic};
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
 use train_kit::curves::{EpochCurves, draw_classification_chart};
+use train_kit::loader::EpochLoader;
+use train_kit::resume::TrainingSession;
 use train_kit::runner::{launch, learner};
 use train_kit::save::{RunInfo, save_run};
 
@@ -76,6 +75,7 @@ pub fn train(run: &TrainRun<AgNewsOptions>) -> Result<()> {
     let train_items: Vec<EncodedItem> = encode_items(&split.train, &tokenizer);
     let evaluation_items: Vec<EncodedItem> = encode_items(&split.evaluation, &tokenizer);
 
+    let session = TrainingSession::open(run, &split.datasets)?;
     run.device.seed(settings.seed);
     let model_config = AgNewsModelConfig::new(tokenizer.vocab_size())
         .with_embedding_dim(options.embedding_dim)
@@ -86,21 +86,18 @@ pub fn train(run: &TrainRun<AgNewsOptions>) -> Result<()> {
         tokenizer: tokenizer.clone(),
     };
     let steps_per_epoch = train_items.len().div_ceil(settings.batch_size);
-    let train_loader = DataLoaderBuilder::new(batcher.clone())
-        .batch_size(settings.batch_size)
-        .shuffle(settings.seed)
-        .build(InMemDataset::new(train_items));
-    let valid_loader = DataLoaderBuilder::new(batcher)
-        .batch_size(256)
-        .build(InMemDataset::new(evaluation_items));
-
-    let stage = StagedDir::new(&run.artifact_dir)?;
-    let training = SupervisedTraining::new(stage.path(), train_loader, valid_loader)
+    let train = (train_items, settings.batch_size);
+    let train_loader = session.train_loader(batcher.clone(), train, &run.device);
+    let valid_loader = EpochLoader::validation(batcher, (evaluation_items, 256), &run.device);
+    let training = session
+        .training(train_loader, valid_loader)?
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .num_epochs(settings.epochs);
     let learner = learner(model, settings, settings.epochs * steps_per_epoch)?;
     let model = launch(training, learner)?;
     let training_seconds = started.elapsed().as_secs_f64();
+
+    let stage = session.stage()?;
 
     let curves = EpochCurves::read(stage.path(), &["Loss", "Accuracy"])?;
     println!("{}", curves.summary);
@@ -125,7 +122,7 @@ pub fn train(run: &TrainRun<AgNewsOptions>) -> Result<()> {
     };
     let info = RunInfo::new(run, started, split.datasets);
     let (report, destination) = save_run(
-        stage,
+        (session, stage),
         model,
         &config,
         info,

@@ -277,3 +277,14 @@ fn committed_model_matches_its_report_and_beats_the_baseline() {
         evaluation.accuracy
     );
 }
+
+/// Killed with SIGKILL (mid-epoch), `--resume` gives the model of an uninterrupted run, on
+/// flex and ndarray, and the previous artifacts stay intact until then.
+#[test]
+fn a_killed_run_resumes_to_the_same_model_bytes() {
+    test_kit::training::assert_resume_survives_kills(
+        CPU,
+        &["--single-file-split", "test.csv", "--epochs", "2"],
+        &["epoch:2"],
+    );
+}

@@ -15,6 +15,12 @@
 //!
 //! Each automatic step can be turned off. With all of them off, a 28x28 image is passed
 //! through unchanged, and any other size is only scaled to fit 28x28.
+//!
+//! Hostile pictures are bounded: sides beyond 16,384 pixels are refused from the header, the
+//! decoder may allocate at most 256 MiB (a decompression bomb is refused before it expands),
+//! and a picture larger than 2,048 pixels on its longer side is first reduced to that, so the
+//! work after decoding takes a few tens of MiB whatever the photo. An animated picture is
+//! read as its first frame; 16-bit and CMYK pictures are converted like any other.
 
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageBuffer, ImageFormat, ImageReader, Luma};
@@ -28,8 +34,11 @@ pub const DIGIT_BOX: usize = 20;
 
 /// Pictures larger than this in either direction are refused before decoding.
 const MAX_DIMENSION: u32 = 16_384;
-/// Memory the decoder may allocate.
-const MAX_DECODER_BYTES: u64 = 512 << 20;
+/// Memory the decoder may allocate: a 48-megapixel RGB photo takes 144 MiB.
+const MAX_DECODER_BYTES: u64 = 256 << 20;
+/// Longer side a picture is worked on at; larger pictures are reduced (area averaging) first.
+/// A digit drawn into MNIST's 20-pixel box loses nothing at this size.
+const WORK_SIDE: u32 = 2_048;
 /// Levels: the share of the background-to-ink range cleared as background.
 const LEVELS_CUT: f32 = 0.25;
 /// Levels: the ink level is that of the pixel of this rank (0 = brightest).
@@ -110,6 +119,13 @@ pub fn decode(bytes: &[u8], name: Option<&Path>) -> Result<DynamicImage, Convert
 
 /// The 784 grey levels (0 background to 255 ink, row-major) of the digit in `picture`.
 pub fn convert(picture: &DynamicImage, steps: Steps) -> Result<Vec<u8>, ConvertError> {
+    let reduced;
+    let picture = if picture.width().max(picture.height()) > WORK_SIDE {
+        reduced = picture.thumbnail(WORK_SIDE, WORK_SIDE);
+        &reduced
+    } else {
+        picture
+    };
     let mut grey = Grey::from_picture(picture);
     if grey.width == 0 || grey.height == 0 {
         return Err(ConvertError("the picture is empty (0 pixels)".into()));

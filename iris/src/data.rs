@@ -10,7 +10,7 @@ use burn::prelude::*;
 use runtime::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 use train_kit::dataset::{
-    FileDigests, as_text, first_line_preview, read_dataset, split_csv, unrecognized,
+    DatasetBytes, FileDigests, as_text, first_line_preview, read_dataset, split_csv, unrecognized,
 };
 use train_kit::download::{Checksum, RemoteFile};
 use train_kit::split::stratified_split;
@@ -203,8 +203,12 @@ impl IrisFile {
 
 /// Reads an Iris file in any accepted layout, detected from its first line.
 pub fn read_iris(path: &Path) -> Result<IrisFile> {
-    let data = read_dataset(path)?;
-    let (layout, items) = parse(path, &data.bytes)?;
+    iris_file(read_dataset(path)?)
+}
+
+/// An Iris file from bytes already read (and, for the canonical file, verified).
+pub fn iris_file(data: DatasetBytes) -> Result<IrisFile> {
+    let (layout, items) = parse(&data.path, &data.bytes)?;
     Ok(IrisFile {
         path: data.path,
         digests: data.digests,

@@ -4,21 +4,19 @@
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::InMemDataset;
-use burn::train::SupervisedTraining;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use runtime::settings::{Optimizer, Schedule};
-use train_kit::artifact::StagedDir;
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
 use train_kit::curves::{EpochCurves, draw_classification_chart};
 use train_kit::dataset::{DatasetRecords, announce, dataset_name};
+use train_kit::loader::EpochLoader;
+use train_kit::resume::TrainingSession;
 use train_kit::runner::{launch, learner};
 use train_kit::save::{RunInfo, save_run};
 
 use crate::config::{IrisConfig, IrisOptions};
 use crate::data::{
-    IRIS_DATA, IrisBatch, IrisBatcher, IrisFile, fit_preprocessing, read_iris, split,
+    IRIS_DATA, IrisBatch, IrisBatcher, IrisFile, fit_preprocessing, iris_file, read_iris, split,
 };
 use crate::evaluation::evaluate;
 use crate::model::{IrisModel, IrisModelConfig};
@@ -46,7 +44,7 @@ fn read_data(run: &TrainRun<IrisOptions>) -> Result<(String, IrisFile)> {
             let verified = IRIS_DATA.fetch(&run.data_dir.path)?;
             Ok((
                 IRIS_DATA.relative_path.to_owned(),
-                read_iris(&verified.path)?,
+                iris_file(verified.into_dataset())?,
             ))
         }
         [path] => Ok((dataset_name(path), read_iris(path)?)),
@@ -84,25 +82,26 @@ pub fn train(run: &TrainRun<IrisOptions>) -> Result<()> {
         preprocessing: preprocessing.clone(),
     };
 
+    let datasets = DatasetRecords::from([(name, record)]);
+    let session = TrainingSession::open(run, &datasets)?;
     run.device.seed(settings.seed);
     let model_config = IrisModelConfig::new();
     // Parameters are created where gradients are tracked: on the autodiff device.
     let model = model_config.init(&run.device.clone().autodiff());
     let steps_per_epoch = train_items.len().div_ceil(settings.batch_size);
-    let train_loader = DataLoaderBuilder::new(batcher.clone())
-        .batch_size(settings.batch_size)
-        .shuffle(settings.seed)
-        .build(InMemDataset::new(train_items));
-    let valid_loader = DataLoaderBuilder::new(batcher)
-        .batch_size(settings.batch_size)
-        .build(InMemDataset::new(valid_items.clone()));
-
-    let stage = StagedDir::new(&run.artifact_dir)?;
-    let training = SupervisedTraining::new(stage.path(), train_loader, valid_loader)
+    let batch_size = settings.batch_size;
+    let train_loader =
+        session.train_loader(batcher.clone(), (train_items, batch_size), &run.device);
+    let valid_loader =
+        EpochLoader::validation(batcher, (valid_items.clone(), batch_size), &run.device);
+    let training = session
+        .training(train_loader, valid_loader)?
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .num_epochs(settings.epochs);
     let learner = learner(model, settings, settings.epochs * steps_per_epoch)?;
     let model = launch(training, learner)?;
+
+    let stage = session.stage()?;
 
     let curves = EpochCurves::read(stage.path(), &["Loss", "Accuracy"])?;
     println!("{}", curves.summary);
@@ -115,10 +114,16 @@ pub fn train(run: &TrainRun<IrisOptions>) -> Result<()> {
         preprocessing,
         training: settings.clone(),
     };
-    let datasets = DatasetRecords::from([(name, record)]);
     let info = RunInfo::new(run, started, datasets);
     let epochs_run = curves.summary.epochs;
-    let (report, destination) = save_run(stage, model, &config, info, epochs_run, evaluation)?;
+    let (report, destination) = save_run(
+        (session, stage),
+        model,
+        &config,
+        info,
+        epochs_run,
+        evaluation,
+    )?;
     let evaluation = &report.evaluation;
     println!(
         "iris: validation accuracy {:.2}% (loss {:.4}) on {} flowers; artifacts in {}",

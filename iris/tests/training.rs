@@ -357,3 +357,14 @@ mod wgpu {
         );
     }
 }
+
+/// Killed with SIGKILL (mid-epoch and while the artifacts are written), `--resume` gives the model of an uninterrupted run, on
+/// flex and ndarray, and the previous artifacts stay intact until then.
+#[test]
+fn a_killed_run_resumes_to_the_same_model_bytes() {
+    test_kit::training::assert_resume_survives_kills(
+        CPU,
+        &["--epochs", "4"],
+        &["epoch:3", "artifacts"],
+    );
+}

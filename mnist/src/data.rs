@@ -21,7 +21,7 @@ use train_kit::dataset::{
 };
 use train_kit::download::{Checksum, RemoteFile};
 
-use crate::idx::{IMAGES_MAGIC, LABELS_MAGIC, gunzip, parse_images, parse_labels, read_gzip};
+use crate::idx::{IMAGES_MAGIC, LABELS_MAGIC, gunzip, parse_images, parse_labels};
 use crate::input::{CLASSES, PIXELS, PixelNormalization, SIDE, model_input};
 
 /// The mirror torchvision uses; the original host is often unreachable.
@@ -176,8 +176,8 @@ fn read_idx_pair(
     let images_file = images.fetch(data_dir)?;
     let labels_file = labels.fetch(data_dir)?;
     let items = items(
-        &read_gzip(&images_file.path)?,
-        &read_gzip(&labels_file.path)?,
+        &gunzip(&images_file.bytes).with_context(|| images_file.path.display().to_string())?,
+        &gunzip(&labels_file.bytes).with_context(|| labels_file.path.display().to_string())?,
     )?;
     let count = items.len();
     for (file, verified, kind) in [
@@ -873,9 +873,12 @@ pub struct MnistBatch {
     pub targets: Tensor<1, Int>,
 }
 
+/// The augmentation's stream among an epoch's random streams (see `train_kit::loader`).
+const SHIFT_STREAM: u64 = 3;
+
 /// Random translations of training images by up to `max_shift` pixels each way, drawn from
-/// one seeded generator. The data loader asks for batches one after another, so the same seed
-/// gives the same shifts.
+/// one seeded generator, restarted from `(seed, epoch)` at every epoch. The data loader asks
+/// for batches one after another, so the same seed gives the same shifts.
 #[derive(Debug, Clone)]
 pub struct RandomShift {
     pub max_shift: usize,
@@ -888,6 +891,14 @@ impl RandomShift {
             max_shift,
             rng: Arc::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed))),
         }
+    }
+
+    /// Restarts the generator from `(seed, epoch)`: an epoch's shifts do not depend on the
+    /// epochs before it, so a run resumed after epoch N draws the same shifts for epoch N+1.
+    pub fn reseed_for_epoch(&self, seed: u64, epoch: usize) {
+        let seed = train_kit::loader::epoch_seed(seed, epoch, SHIFT_STREAM);
+        // A poisoned lock only means another batch panicked; the generator is replaced anyway.
+        *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = ChaCha8Rng::seed_from_u64(seed);
     }
 
     /// One `(dx, dy)` per image.

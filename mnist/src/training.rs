@@ -4,14 +4,12 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::InMemDataset;
-use burn::train::SupervisedTraining;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
 use runtime::settings::{Optimizer, Schedule};
-use train_kit::artifact::StagedDir;
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
 use train_kit::curves::{EpochCurves, draw_classification_chart};
+use train_kit::loader::EpochLoader;
+use train_kit::resume::TrainingSession;
 use train_kit::runner::{launch, learner};
 use train_kit::save::{RunInfo, save_run};
 
@@ -61,32 +59,37 @@ pub fn train(run: &TrainRun<MnistOptions>) -> Result<()> {
     );
     let normalization = PixelNormalization::fit(data.train.iter().map(|item| &item.pixels));
     let max_shift = settings.options.max_shift as usize;
+    let seed = settings.seed;
+    let augmentation = (max_shift > 0).then(|| RandomShift::new(max_shift, seed));
     let train_batcher = MnistBatcher {
         normalization,
-        augmentation: Some(RandomShift::new(max_shift, settings.seed)),
+        augmentation: augmentation.clone(),
     };
     let test_batcher = MnistBatcher {
         normalization,
         augmentation: None,
     };
 
+    let session = TrainingSession::open(run, &data.datasets)?;
     run.device.seed(settings.seed);
     let model_config = MnistModelConfig::new();
     // Parameters are created where gradients are tracked: on the autodiff device.
     let model = model_config.init(&run.device.clone().autodiff());
     let steps_per_epoch = data.train.len().div_ceil(settings.batch_size.max(1));
-    let train_loader = DataLoaderBuilder::new(train_batcher)
-        .batch_size(settings.batch_size)
-        .shuffle(settings.seed)
-        .build(InMemDataset::new(data.train.clone()));
+    let train = (data.train.clone(), settings.batch_size);
+    let train_loader = session.train_loader(train_batcher, train, &run.device);
+    // The shifts of epoch e are drawn from (seed, e), like its order and its dropout.
+    let train_loader = match augmentation {
+        Some(shifts) => train_loader.on_epoch(move |epoch| shifts.reseed_for_epoch(seed, epoch)),
+        None => train_loader,
+    };
     // The test images are the validation split: the curves watch them, but nothing is chosen
     // by them (no early stopping, the last epoch's model is kept).
-    let valid_loader = DataLoaderBuilder::new(test_batcher)
-        .batch_size(EVALUATION_BATCH)
-        .build(InMemDataset::new(data.test.clone()));
+    let valid = (data.test.clone(), EVALUATION_BATCH);
+    let valid_loader = EpochLoader::validation(test_batcher, valid, &run.device);
 
-    let stage = StagedDir::new(&run.artifact_dir)?;
-    let training = SupervisedTraining::new(stage.path(), train_loader, valid_loader)
+    let training = session
+        .training(train_loader, valid_loader)?
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .metric_train_numeric(LearningRateMetric::new())
         .num_epochs(settings.epochs);
@@ -94,6 +97,8 @@ pub fn train(run: &TrainRun<MnistOptions>) -> Result<()> {
     let training_started = Instant::now();
     let model = launch(training, learner)?;
     let training_seconds = training_started.elapsed().as_secs_f64();
+
+    let stage = session.stage()?;
 
     let curves = EpochCurves::read(stage.path(), &["Loss", "Accuracy"])?;
     println!("{}", curves.summary);
@@ -108,7 +113,14 @@ pub fn train(run: &TrainRun<MnistOptions>) -> Result<()> {
     };
     let info = RunInfo::new(run, started, data.datasets.clone());
     let epochs_run = curves.summary.epochs;
-    let (report, destination) = save_run(stage, model, &config, info, epochs_run, evaluation)?;
+    let (report, destination) = save_run(
+        (session, stage),
+        model,
+        &config,
+        info,
+        epochs_run,
+        evaluation,
+    )?;
     let images = (data.train.len() + data.test.len()) * epochs_run;
     println!(
         "mnist: {epochs_run} epochs in {training_seconds:.0} s ({:.0} images/s, training and \

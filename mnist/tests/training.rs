@@ -366,3 +366,14 @@ mod wgpu {
         );
     }
 }
+
+/// Killed with SIGKILL (mid-epoch (the random shifts are drawn per epoch too)), `--resume` gives the model of an uninterrupted run, on
+/// flex and ndarray, and the previous artifacts stay intact until then.
+#[test]
+fn a_killed_run_resumes_to_the_same_model_bytes() {
+    test_kit::training::assert_resume_survives_kills(
+        CPU,
+        &["--limit", "300", "--epochs", "2"],
+        &["epoch:2"],
+    );
+}

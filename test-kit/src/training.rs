@@ -185,3 +185,132 @@ pub fn assert_reproducible_from_config(binary: &str, algorithm: &str) {
         );
     }
 }
+
+/// Every file under `dir` with its bytes, by path relative to `dir`.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, files: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else {
+                let bytes = fs::read(&path).expect("a readable file");
+                files.push((path.strip_prefix(root).unwrap().to_path_buf(), bytes));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files);
+    files.sort();
+    files
+}
+
+/// Runs a training binary with `args` and `--artifact-dir dir`, held at `point` (see
+/// `train_kit::interrupt`), and kills it with SIGKILL once it says it is there.
+pub fn train_killed_at(binary: &str, args: &[&str], dir: &Path, point: &str) {
+    use std::io::BufRead;
+    let mut child = Command::new(binary)
+        .args(args)
+        .arg("--artifact-dir")
+        .arg(dir)
+        .env(train_kit::interrupt::STOP_AT_ENV, point)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let mut said = Vec::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.expect("stderr is text");
+        let stopped = line.starts_with("stopped at");
+        said.push(line);
+        if stopped {
+            // std's kill is SIGKILL on Unix: no handler, no destructor, no flush runs.
+            child.kill().expect("the held run can be killed");
+            child.wait().expect("the killed run is reaped");
+            return;
+        }
+    }
+    let status = child.wait().expect("the run is reaped");
+    panic!(
+        "{binary} {args:?} ended ({status}) without reaching {point}:\n{}",
+        said.join("\n")
+    );
+}
+
+/// The resume contract, for one training binary on each CPU backend: killed with SIGKILL at
+/// each of `points` (`epoch:N` halfway through epoch N, `checkpoint:N` right after epoch N's
+/// checkpoint, `artifacts` while the artifacts are written, `commit` between swapping the new
+/// artifact directory in and removing the old), the run leaves the previous artifacts intact
+/// (or, at `commit`, the new ones whole), and `--resume` then writes the same `model.bpk`
+/// bytes as a run that was never interrupted, leaving nothing behind. A `--resume` with other
+/// settings than the interrupted run's is refused.
+pub fn assert_resume_survives_kills(binary: &str, args: &[&str], points: &[&str]) {
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    for backend in ["flex", "ndarray"] {
+        let mut args = args.to_vec();
+        args.extend(["--backend", backend]);
+        let reference = temp.path().join(format!("{backend}-reference/model"));
+        train_ok(binary, &args, &reference);
+        let expected = fs::read(reference.join("model.bpk")).expect("model.bpk is written");
+
+        let dir = temp.path().join(format!("{backend}-killed/model"));
+        let previous = [("model.bpk", "the previous model"), ("metrics.json", "{}")];
+        for point in points {
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).expect("the artifact directory is created");
+            for (name, contents) in previous {
+                fs::write(dir.join(name), contents).expect("a previous artifact is written");
+            }
+            let before = snapshot(&dir);
+            train_killed_at(binary, &args, &dir, point);
+            let model = fs::read(dir.join("model.bpk")).expect("model.bpk is there");
+            if *point == "commit" {
+                assert_eq!(
+                    model, expected,
+                    "{backend} {point}: the new artifacts are whole"
+                );
+            } else {
+                assert_eq!(
+                    snapshot(&dir),
+                    before,
+                    "{backend} {point}: previous artifacts intact"
+                );
+            }
+
+            let mut resumed = args.clone();
+            resumed.push("--resume");
+            let output = train_ok(binary, &resumed, &dir);
+            let model = fs::read(dir.join("model.bpk")).expect("model.bpk is written");
+            assert!(
+                model == expected,
+                "{backend} {point}: the resumed run writes the uninterrupted run's model.bpk\n{}",
+                stdout(&output)
+            );
+            assert_complete_artifacts(&dir, &[]);
+            if point.starts_with("epoch:") || point.starts_with("checkpoint:") {
+                assert!(
+                    stdout(&output).contains("resuming after epoch"),
+                    "{backend} {point}: {}",
+                    stdout(&output)
+                );
+            }
+        }
+
+        // A checkpoint continues only the run that wrote it.
+        train_killed_at(binary, &args, &dir, "checkpoint:1");
+        let before = snapshot(&dir);
+        let mut other = args.clone();
+        other.extend(["--resume", "--seed", "999"]);
+        let output = train(binary, &other, &dir);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{message}");
+        let refusals: Vec<&str> = message.lines().filter(|l| l.contains("--resume")).collect();
+        assert!(
+            refusals.len() == 1 && refusals[0].contains("settings"),
+            "one line naming the option and what differs: {message}"
+        );
+        assert!(!message.contains("panicked"), "{message}");
+        assert_eq!(snapshot(&dir), before, "a refused resume writes nothing");
+    }
+}

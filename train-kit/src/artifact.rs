@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::interrupt::{StopPoint, stop_point};
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -70,33 +72,52 @@ impl StagedDir {
         &self.destination
     }
 
-    /// Replaces the destination with the staged directory.
+    /// Replaces the destination with the staged directory. Where the system can swap two
+    /// directories in one step (Linux's `renameat2` exchange), there is no moment at which
+    /// the destination is missing or half-written, whenever the process is killed.
     pub fn commit(self) -> Result<PathBuf> {
         let staged = self.staging.keep();
         // Temporary directories are private; artifacts are meant to be read.
         set_mode(&staged, 0o755)?;
         let destination = self.destination;
-        if destination.exists() {
-            let parent = destination.parent().unwrap_or(Path::new("."));
-            let retired = tempfile::Builder::new()
-                .prefix(".retired-")
-                .tempdir_in(parent)?
-                .keep();
-            let old = retired.join("previous");
-            fs::rename(&destination, &old)
-                .with_context(|| format!("cannot move the old {} aside", destination.display()))?;
+        if !destination.exists() {
             fs::rename(&staged, &destination).with_context(|| {
                 format!("cannot move the new {} into place", destination.display())
             })?;
-            fs::remove_dir_all(&retired)
-                .with_context(|| format!("cannot remove {}", retired.display()))?;
-        } else {
-            fs::rename(&staged, &destination).with_context(|| {
-                format!("cannot move the new {} into place", destination.display())
-            })?;
+            stop_point(StopPoint::Commit);
+            return Ok(destination);
         }
+        // After the swap `staged` holds the old directory.
+        swap(&staged, &destination)
+            .with_context(|| format!("cannot move the new {} into place", destination.display()))?;
+        stop_point(StopPoint::Commit);
+        fs::remove_dir_all(&staged)
+            .with_context(|| format!("cannot remove the old {}", staged.display()))?;
         Ok(destination)
     }
+}
+
+/// Exchanges two directories atomically.
+#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+fn swap(a: &Path, b: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+}
+
+/// Exchanges two directories with two renames, where no atomic exchange exists: a kill
+/// between them leaves the old directory under `a`'s name.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+fn swap(a: &Path, b: &Path) -> std::io::Result<()> {
+    let parent = b.parent().unwrap_or(Path::new("."));
+    let aside = tempfile::Builder::new()
+        .prefix(".retired-")
+        .tempdir_in(parent)?
+        .keep()
+        .join("previous");
+    fs::rename(b, &aside)?;
+    fs::rename(a, b)?;
+    fs::rename(&aside, a)?;
+    fs::remove_dir(aside.parent().unwrap_or(parent))
 }
 
 /// Sets Unix permission bits (temporary files start private); a no-op elsewhere.

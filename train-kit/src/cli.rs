@@ -83,14 +83,20 @@ pub struct TrainArgs {
     /// Where the model and its reports go [default: artifacts/<algorithm>/ in the workspace]
     #[arg(long, value_name = "DIR")]
     pub artifact_dir: Option<PathBuf>,
+    /// Continue a run that was killed, from the last epoch it finished (its checkpoints are in
+    /// .<artifact folder>.training/ beside the artifact directory); the same options and data
+    /// give the same model as a run that was never interrupted
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// Options that say where and on what a run trains, not how: allowed beside `--config`.
-const PLACEMENT_OPTIONS: [&str; 6] = [
+const PLACEMENT_OPTIONS: [&str; 7] = [
     "config",
     "data_dir",
     "datasets",
     "artifact_dir",
+    "resume",
     "backend",
     "adapter",
 ];
@@ -145,6 +151,8 @@ pub struct TrainRun<O> {
     /// their layout) instead of its canonical files under `data_dir`.
     pub datasets: Vec<PathBuf>,
     pub artifact_dir: PathBuf,
+    /// `--resume`: continue the interrupted run in the artifact directory's working directory.
+    pub resume: bool,
 }
 
 /// The parsed command line, and which training options were typed rather than defaulted.
@@ -235,6 +243,7 @@ impl Binary {
             data_dir,
             datasets: args.datasets.clone(),
             artifact_dir,
+            resume: args.resume,
         };
         match train(&run) {
             Ok(()) => ExitCode::SUCCESS,

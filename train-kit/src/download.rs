@@ -1,7 +1,9 @@
 //! Dataset files: read locally, downloaded from their canonical URL only when missing, and
-//! always checked against a pinned SHA-256. Nothing trains on unverified data.
+//! always checked against a pinned SHA-256. Nothing trains on unverified data: the bytes that
+//! were checked are the bytes handed back, so a file that changes on disk after the check (or
+//! while it is read) cannot reach training.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,7 +15,7 @@ use sha2::Digest;
 
 use runtime::digest::to_hex;
 
-use crate::dataset::{FileDigests, hash_stream};
+use crate::dataset::{DatasetBytes, FileDigests, hash_stream};
 
 /// A dataset file: where it lives under the data directory, where it comes from, and what
 /// its bytes must hash to.
@@ -67,12 +69,25 @@ struct Digests {
     md5: String,
 }
 
-/// A dataset file whose bytes matched the pinned checksum.
+/// A dataset file whose bytes matched the pinned checksum: those bytes, read once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedFile {
     pub path: PathBuf,
+    /// Exactly the bytes the checksum was computed on: parse these, never the file again.
+    pub bytes: Vec<u8>,
     /// Recorded in reports whatever the pinned digest was.
     pub digests: FileDigests,
+}
+
+impl VerifiedFile {
+    /// The verified bytes as a dataset file read from `path`.
+    pub fn into_dataset(self) -> DatasetBytes {
+        DatasetBytes {
+            path: self.path,
+            bytes: self.bytes,
+            digests: self.digests,
+        }
+    }
 }
 
 impl RemoteFile {
@@ -87,25 +102,17 @@ impl RemoteFile {
         if path.exists() {
             return self.verify_existing(path);
         }
-        let digests = self.download_to(&path).with_context(|| {
-            format!(
-                "{} is missing and could not be downloaded from {}; put a copy there \
-                 ({}) or point --data-dir / DATASETS_DIR at a directory that has it",
-                path.display(),
-                self.url,
-                self.checksum
-            )
-        })?;
+        let (bytes, digests) = self.download_to(&path)?;
         Ok(VerifiedFile {
             path,
+            bytes,
             digests: digests.file,
         })
     }
 
     fn verify_existing(&self, path: PathBuf) -> Result<VerifiedFile> {
-        let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-        let digests = copy_hashing(&mut io::BufReader::new(file), &mut io::sink())
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let digests = copy_hashing(&mut bytes.as_slice(), &mut io::sink())?;
         let actual = self.checksum.actual(&digests);
         if actual != self.checksum.expected() {
             bail!(
@@ -119,15 +126,45 @@ impl RemoteFile {
         }
         Ok(VerifiedFile {
             path,
+            bytes,
             digests: digests.file,
         })
     }
 
     /// Streams the URL into a temporary file beside `path`, checks its hash, then renames it
-    /// into place, so a failed or interrupted download leaves nothing behind.
-    fn download_to(&self, path: &Path) -> Result<Digests> {
+    /// into place, so a failed or interrupted download leaves nothing behind. The place is
+    /// checked for writing first: a data directory that cannot take the file is said to be
+    /// one, not reported as a failed download.
+    fn download_to(&self, path: &Path) -> Result<(Vec<u8>, Digests)> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let temp = fs::create_dir_all(dir)
+            .and_then(|()| tempfile::NamedTempFile::new_in(dir))
+            .with_context(|| {
+                format!(
+                    "{} is missing, and the data directory cannot take a download: {} is not \
+                     writable; put a verified copy there ({}) or point --data-dir / \
+                     DATASETS_DIR at a writable directory or one that has it",
+                    path.display(),
+                    dir.display(),
+                    self.checksum
+                )
+            })?;
+        self.download_into(temp, path).with_context(|| {
+            format!(
+                "{} is missing and could not be downloaded from {}; put a copy there \
+                 ({}) or point --data-dir / DATASETS_DIR at a directory that has it",
+                path.display(),
+                self.url,
+                self.checksum
+            )
+        })
+    }
+
+    fn download_into(
+        &self,
+        mut temp: tempfile::NamedTempFile,
+        path: &Path,
+    ) -> Result<(Vec<u8>, Digests)> {
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
                 .timeout_connect(Some(Duration::from_secs(30)))
@@ -138,8 +175,9 @@ impl RemoteFile {
         let mut response = agent.get(self.url).call()?;
         let progress = progress_bar(response.body().content_length());
         let mut reader = progress.wrap_read(response.body_mut().as_reader());
-        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-        let digests = copy_hashing(&mut reader, temp.as_file_mut())?;
+        let mut bytes = Vec::new();
+        let digests = copy_hashing(&mut reader, &mut bytes)?;
+        temp.write_all(&bytes)?;
         progress.finish_and_clear();
         let actual = self.checksum.actual(&digests);
         if actual != self.checksum.expected() {
@@ -151,7 +189,7 @@ impl RemoteFile {
         }
         temp.as_file().sync_all()?;
         temp.persist(path)?;
-        Ok(digests)
+        Ok((bytes, digests))
     }
 }
 
@@ -304,5 +342,61 @@ mod tests {
         };
         let verified = file.fetch(dir.path()).unwrap();
         assert_eq!(verified.digests.sha256, sha256_hex(b"original"));
+        assert_eq!(verified.bytes, b"original");
+    }
+
+    /// The bytes handed back are the ones checked, read once: a named pipe gives its contents
+    /// to one reader only, so a loader that opened the file again after the check would read
+    /// what the writer sends the second time, not the verified bytes.
+    #[cfg(unix)]
+    #[test]
+    fn the_verified_bytes_are_read_once_and_handed_back() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("toy")).unwrap();
+        let pipe = dir.path().join("toy/data.csv");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&pipe)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let writer_path = pipe;
+        std::thread::spawn(move || {
+            for contents in [&b"original"[..], b"swapped after the check"] {
+                let mut out = fs::OpenOptions::new()
+                    .write(true)
+                    .open(&writer_path)
+                    .unwrap();
+                out.write_all(contents).unwrap();
+            }
+        });
+        let file = RemoteFile {
+            relative_path: "toy/data.csv",
+            url: "http://127.0.0.1:9/data.csv",
+            checksum: Checksum::Sha256(leak(sha256_hex(b"original"))),
+        };
+        let verified = file.fetch(dir.path()).unwrap();
+        assert_eq!(verified.bytes, b"original");
+        assert_eq!(
+            verified.into_dataset().digests.sha256,
+            sha256_hex(b"original")
+        );
+    }
+
+    #[test]
+    fn a_data_directory_that_cannot_be_written_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the data directory should be: not writable as a directory, even for
+        // root (permission bits would not stop root).
+        let not_a_dir = dir.path().join("datasets");
+        fs::write(&not_a_dir, b"").unwrap();
+        let file = RemoteFile {
+            relative_path: "toy/data.csv",
+            url: "http://127.0.0.1:9/data.csv",
+            checksum: Checksum::Sha256("abc123"),
+        };
+        let message = format!("{:#}", file.fetch(&not_a_dir).unwrap_err());
+        assert!(message.contains("is not writable"), "{message}");
+        assert!(message.contains("--data-dir"), "{message}");
+        assert!(!message.contains("could not be downloaded"), "{message}");
     }
 }

@@ -6,6 +6,9 @@
 //!   directories written whole or not at all;
 //! - [`split`]: seeded, stratified splits;
 //! - [`runner`]: burn's learner with the recorded optimiser and schedule, the supervised steps;
+//! - [`loader`], [`resume`], [`interrupt`]: epochs drawn from `(seed, epoch)` alone, the
+//!   working directory with a checkpoint per epoch that `--resume` continues, and the points
+//!   where the resume tests kill a run;
 //! - [`epoch_log`], [`curves`], [`plot`]: one line per epoch, the curves, the charts;
 //! - [`evaluation`]: a classifier's accuracy, loss and confusion matrix;
 //! - [`save`]: `model.bpk` with deterministic bytes, `config.json`, `metrics.json`.
@@ -17,8 +20,11 @@ pub mod dataset;
 pub mod download;
 pub mod epoch_log;
 pub mod evaluation;
+pub mod interrupt;
+pub mod loader;
 pub mod paths;
 pub mod plot;
+pub mod resume;
 pub mod runner;
 pub mod save;
 pub mod split;

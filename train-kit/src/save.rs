@@ -14,6 +14,8 @@ use serde::Serialize;
 use crate::artifact::{StagedDir, write_atomic, write_json_atomic};
 use crate::cli::TrainRun;
 use crate::dataset::DatasetRecords;
+use crate::interrupt::{StopPoint, stop_point};
+use crate::resume::TrainingSession;
 
 /// What every training run records besides the model and its evaluation.
 #[derive(Debug, Clone)]
@@ -38,10 +40,11 @@ impl RunInfo {
 }
 
 /// Writes `model.bpk`, `config.json` and `metrics.json` into `stage` (next to whatever the
-/// algorithm already put there: charts, burn's logs) and swaps the stage in as the artifact
-/// directory. Returns the report and where it now lives.
+/// algorithm already put there: charts, burn's logs), swaps the stage in as the artifact
+/// directory and removes the session's working directory. Returns the report and where the
+/// artifacts now live.
 pub fn save_run<M: Module, C: Serialize, E: Serialize>(
-    stage: StagedDir,
+    (session, stage): (TrainingSession, StagedDir),
     model: M,
     config: &C,
     info: RunInfo,
@@ -55,6 +58,7 @@ pub fn save_run<M: Module, C: Serialize, E: Serialize>(
         .map_err(|e| anyhow!("cannot serialise the model: {e}"))?;
     write_atomic(&stage.path().join("model.bpk"), &model_bytes)?;
     write_json_atomic(&stage.path().join("config.json"), config)?;
+    stop_point(StopPoint::Artifacts);
     let report = TrainingReport {
         algorithm: info.algorithm.to_owned(),
         backend: info.backend,
@@ -66,6 +70,7 @@ pub fn save_run<M: Module, C: Serialize, E: Serialize>(
     };
     write_json_atomic(&stage.path().join("metrics.json"), &report)?;
     let destination = stage.commit()?;
+    session.finish()?;
     Ok((report, destination))
 }
 

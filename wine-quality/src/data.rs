@@ -11,7 +11,7 @@ use burn::prelude::*;
 use runtime::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 use train_kit::dataset::{
-    FileDigests, as_text, first_line_preview, read_dataset, split_csv, unrecognized,
+    DatasetBytes, FileDigests, as_text, first_line_preview, read_dataset, split_csv, unrecognized,
 };
 use train_kit::download::{Checksum, RemoteFile};
 use train_kit::split::stratified_split;
@@ -280,8 +280,13 @@ pub fn load_items(path: &Path, wine_type: WineType) -> Result<Vec<WineItem>> {
 }
 
 fn read_file(path: &Path, given: Option<WineType>) -> Result<WineFile> {
-    let data = read_dataset(path)?;
-    let (layout, types_from, items) = parse(path, &data.bytes, given)?;
+    wine_file(read_dataset(path)?, given)
+}
+
+/// A Wine Quality file from bytes already read (and, for UCI's files, verified); the type is
+/// `given` when the file has no type column.
+pub fn wine_file(data: DatasetBytes, given: Option<WineType>) -> Result<WineFile> {
+    let (layout, types_from, items) = parse(&data.path, &data.bytes, given)?;
     Ok(WineFile {
         path: data.path,
         digests: data.digests,

@@ -4,24 +4,24 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::InMemDataset;
 use burn::nn::loss::{MseLoss, Reduction};
+use burn::train::RegressionOutput;
 use burn::train::metric::LossMetric;
-use burn::train::{RegressionOutput, SupervisedTraining};
 use runtime::settings::{Optimizer, Schedule};
 use train_kit::artifact::StagedDir;
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
 use train_kit::curves::EpochCurves;
 use train_kit::dataset::{DatasetRecords, announce, dataset_name};
+use train_kit::loader::EpochLoader;
 use train_kit::plot::{Panel, PanelKind, Series, draw_png};
+use train_kit::resume::TrainingSession;
 use train_kit::runner::{launch, learner};
 use train_kit::save::{RunInfo, save_run};
 
 use crate::config::{WineConfig, WineOptions};
 use crate::data::{
     RED_WINES, WHITE_WINES, WineBatch, WineBatcher, WineFile, WineItem, combine, fit_preprocessing,
-    read_wines, split, types_used,
+    read_wines, split, types_used, wine_file,
 };
 use crate::evaluation::{evaluate, predicted_qualities};
 use crate::input::WineType;
@@ -62,7 +62,10 @@ fn read_data(run: &TrainRun<WineOptions>) -> Result<(DatasetRecords, Vec<WineIte
             .iter()
             .map(|file| {
                 let verified = file.fetch(&run.data_dir.path)?;
-                Ok((file.relative_path.to_owned(), read_wines(&verified.path)?))
+                Ok((
+                    file.relative_path.to_owned(),
+                    wine_file(verified.into_dataset(), None)?,
+                ))
             })
             .collect::<Result<_>>()?
     } else {
@@ -111,26 +114,26 @@ pub fn train(run: &TrainRun<WineOptions>) -> Result<()> {
         target,
     };
 
+    let session = TrainingSession::open(run, &datasets)?;
     run.device.seed(settings.seed);
     let model_config = WineModelConfig::new();
     // Parameters are created where gradients are tracked: on the autodiff device.
     let model = model_config.init(&run.device.clone().autodiff());
     let steps_per_epoch = splits.train.len().div_ceil(settings.batch_size);
-    let train_loader = DataLoaderBuilder::new(batcher.clone())
-        .batch_size(settings.batch_size)
-        .shuffle(settings.seed)
-        .build(InMemDataset::new(splits.train.clone()));
-    let valid_loader = DataLoaderBuilder::new(batcher)
-        .batch_size(settings.batch_size)
-        .build(InMemDataset::new(splits.valid.clone()));
-
-    let stage = StagedDir::new(&run.artifact_dir)?;
-    let training = SupervisedTraining::new(stage.path(), train_loader, valid_loader)
+    let batch_size = settings.batch_size;
+    let train = (splits.train.clone(), batch_size);
+    let train_loader = session.train_loader(batcher.clone(), train, &run.device);
+    let valid = (splits.valid.clone(), batch_size);
+    let valid_loader = EpochLoader::validation(batcher, valid, &run.device);
+    let training = session
+        .training(train_loader, valid_loader)?
         .metrics((LossMetric::new(),))
         .num_epochs(settings.epochs);
     // One step more than the run takes: the schedule the committed model was trained with.
     let learner = learner(model, settings, settings.epochs * steps_per_epoch + 1)?;
     let model = launch(training, learner)?;
+
+    let stage = session.stage()?;
 
     let curves = EpochCurves::read(stage.path(), &["Loss"])?;
     println!("{}", curves.summary);
@@ -148,7 +151,7 @@ pub fn train(run: &TrainRun<WineOptions>) -> Result<()> {
     };
     let info = RunInfo::new(run, started, datasets);
     let (report, destination) = save_run(
-        stage,
+        (session, stage),
         model,
         &config,
         info,

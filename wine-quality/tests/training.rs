@@ -275,3 +275,14 @@ fn cocos_files_wine_quality_cannot_use_are_refused_in_one_line() {
         "{line}"
     );
 }
+
+/// Killed with SIGKILL (every point a run can be killed at), `--resume` gives the model of an uninterrupted run, on
+/// flex and ndarray, and the previous artifacts stay intact until then.
+#[test]
+fn a_killed_run_resumes_to_the_same_model_bytes() {
+    test_kit::training::assert_resume_survives_kills(
+        CPU,
+        &["--epochs", "3"],
+        &["epoch:2", "checkpoint:2", "artifacts", "commit"],
+    );
+}

@@ -15,6 +15,11 @@ use crate::wasm::WASM_TARGET;
 
 /// Pinned: wasmtime-cli 50 needs a newer rustc than the project's MSRV.
 const WASMTIME_VERSION: &str = "48.0.8";
+/// The CLI's features the project uses (`run` with `--dir` and `--allow-precompiled`,
+/// `compile`, `-C cache=n`), on Cranelift: the default set adds winch, pulley, wasi-http, TLS,
+/// wasi-nn, the GC proposals and more, and doubles a cold build.
+const WASMTIME_FEATURES: &str =
+    "run,compile,cache,cranelift,parallel-compilation,pooling-allocator";
 /// wasmi's CLI: a pure-Rust interpreter, the second, independent engine.
 const WASMI_VERSION: &str = "2.0.0";
 /// `cargo fuzz`, the libFuzzer driver the fuzz targets are run with (on the nightly toolchain).
@@ -154,18 +159,16 @@ pub(crate) fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
 
 pub(crate) fn ensure_wasmtime() -> Result<PathBuf> {
     ensure_cargo_tool(
-        "wasmtime",
-        "wasmtime-cli",
-        WASMTIME_VERSION,
+        ("wasmtime", "wasmtime-cli", WASMTIME_VERSION),
+        &["--no-default-features", "--features", WASMTIME_FEATURES],
         "about 10 minutes on 2 cores",
     )
 }
 
 pub(crate) fn ensure_wasmi() -> Result<PathBuf> {
     ensure_cargo_tool(
-        "wasmi",
-        "wasmi_cli",
-        WASMI_VERSION,
+        ("wasmi", "wasmi_cli", WASMI_VERSION),
+        &[],
         "about 4 minutes on 2 cores",
     )
 }
@@ -178,16 +181,19 @@ pub(crate) fn ensure_cargo_fuzz() -> Result<PathBuf> {
         );
     }
     ensure_cargo_tool(
-        "cargo-fuzz",
-        "cargo-fuzz",
-        CARGO_FUZZ_VERSION,
+        ("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION),
+        &[],
         "about 2 minutes",
     )
 }
 
 /// The program `binary`, found on PATH or in cargo's bin directory, else installed from the
 /// crate `krate` at `version` (`cargo install --locked`, taking `duration`).
-fn ensure_cargo_tool(binary: &str, krate: &str, version: &str, duration: &str) -> Result<PathBuf> {
+fn ensure_cargo_tool(
+    (binary, krate, version): (&str, &str, &str),
+    features: &[&str],
+    duration: &str,
+) -> Result<PathBuf> {
     let installed = cargo_home().join("bin").join(binary);
     for candidate in [PathBuf::from(binary), installed.clone()] {
         if let Some(found) = stdout_of(Command::new(&candidate).arg("--version")) {
@@ -196,7 +202,9 @@ fn ensure_cargo_tool(binary: &str, krate: &str, version: &str, duration: &str) -
         }
     }
     println!("{binary}: not found; installing {krate} {version} ({duration})");
-    run(cargo().args(["install", &format!("{krate}@{version}"), "--locked"]))?;
+    run(cargo()
+        .args(["install", &format!("{krate}@{version}"), "--locked"])
+        .args(features))?;
     Ok(installed)
 }
 
