@@ -17,7 +17,7 @@ use crate::wasm::WASM_TARGET;
 const WASMTIME_VERSION: &str = "48.0.8";
 /// The CLI's features the project uses (`run` with `--dir` and `--allow-precompiled`,
 /// `compile`, `-C cache=n`), on Cranelift: the default set adds winch, pulley, wasi-http, TLS,
-/// wasi-nn, the GC proposals and more, and doubles a cold build.
+/// wasi-nn, the GC proposals and more (285 crates against 201, a 67 MB binary against 22).
 const WASMTIME_FEATURES: &str =
     "run,compile,cache,cranelift,parallel-compilation,pooling-allocator";
 /// wasmi's CLI: a pure-Rust interpreter, the second, independent engine.
@@ -161,7 +161,7 @@ pub(crate) fn ensure_wasmtime() -> Result<PathBuf> {
     ensure_cargo_tool(
         ("wasmtime", "wasmtime-cli", WASMTIME_VERSION),
         &["--no-default-features", "--features", WASMTIME_FEATURES],
-        "about 10 minutes on 2 cores",
+        "about 10-15 minutes on 2 cores",
     )
 }
 
