@@ -41,17 +41,34 @@ pub struct StagedDir {
     staging: tempfile::TempDir,
 }
 
+/// The directory `destination` lies in (`.` for a bare name): where its staging directories,
+/// and a training run's working directory, go beside it.
+pub fn parent_of(destination: &Path) -> &Path {
+    match destination.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// `destination`'s folder name, which the names beside it start from.
+pub fn folder_of(destination: &Path) -> String {
+    destination
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "artifacts".into())
+}
+
+fn staging_prefix(destination: &Path) -> String {
+    format!(".{}.staging-", folder_of(destination))
+}
+
 impl StagedDir {
     pub fn new(destination: &Path) -> Result<Self> {
-        let parent = destination.parent().unwrap_or(Path::new("."));
+        let parent = parent_of(destination);
         fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
-        let name = destination
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "artifacts".into());
         let staging = tempfile::Builder::new()
-            .prefix(&format!(".{name}.staging-"))
+            .prefix(&staging_prefix(destination))
             .tempdir_in(parent)
             .with_context(|| {
                 format!("cannot create a staging directory in {}", parent.display())
@@ -60,6 +77,21 @@ impl StagedDir {
             destination: destination.to_path_buf(),
             staging,
         })
+    }
+
+    /// Removes the staging directories of runs for `destination` that were killed before
+    /// they committed (a kill runs no destructor).
+    pub fn remove_leftovers(destination: &Path) {
+        let prefix = staging_prefix(destination);
+        for entry in fs::read_dir(parent_of(destination))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
     }
 
     /// Where files go until the commit.

@@ -110,15 +110,12 @@ impl<I, O> EpochLoader<I, O> {
         epochs: EpochCounter,
     ) -> Self {
         Self {
-            items: Arc::new(items),
-            batcher: Arc::new(batcher),
-            batch_size: batch_size.max(1),
-            device: device.clone(),
             order: Order::EpochSeeded {
                 seed,
                 epochs,
                 hook: None,
             },
+            ..Self::validation(batcher, (items, batch_size), device)
         }
     }
 

@@ -20,7 +20,7 @@ use burn::train::{InferenceStep, LearnerModel, SupervisedTraining, TrainStep};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::artifact::{StagedDir, write_atomic, write_json_atomic};
+use crate::artifact::{StagedDir, folder_of, parent_of, write_atomic, write_json_atomic};
 use crate::cli::TrainRun;
 use crate::dataset::DatasetRecords;
 use crate::interrupt::{StopPoint, stop_point};
@@ -50,20 +50,11 @@ impl TrainingSession {
     pub fn open<O: Serialize>(run: &TrainRun<O>, datasets: &DatasetRecords) -> Result<Self> {
         let name = run.algorithm.name;
         let artifact_dir = run.artifact_dir.clone();
-        let parent = artifact_dir.parent().unwrap_or(Path::new("."));
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
+        let parent = parent_of(&artifact_dir);
         fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
-        let folder = artifact_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| name.to_owned());
-        remove_leftover_stages(parent, &folder);
-        let dir = parent.join(format!(".{folder}.training"));
+        StagedDir::remove_leftovers(&artifact_dir);
+        let dir = parent.join(format!(".{}.training", folder_of(&artifact_dir)));
         let identity = serde_json::json!({
             "algorithm": name,
             "backend": run.backend,
@@ -226,9 +217,7 @@ impl TrainingSession {
     }
 
     fn checkpoint_path(&self, record: &str, epoch: usize) -> PathBuf {
-        self.dir
-            .join(CHECKPOINT_DIR)
-            .join(format!("{record}-{epoch}.bpk"))
+        checkpoint_file(&self.dir.join(CHECKPOINT_DIR), record, epoch)
     }
 
     /// Removes the logs and checkpoints of epochs after `complete`: what the interrupted run
@@ -284,6 +273,11 @@ impl TrainingSession {
     }
 }
 
+/// `<dir>/model-3.bpk`: how burn names a checkpoint record, and what [`checkpoint_epoch`] reads.
+fn checkpoint_file(dir: &Path, record: &str, epoch: usize) -> PathBuf {
+    dir.join(format!("{record}-{epoch}.bpk"))
+}
+
 /// `model-3.bpk` -> 3.
 fn checkpoint_epoch(file_name: &str) -> Option<usize> {
     let stem = file_name.strip_suffix(".bpk")?;
@@ -299,16 +293,6 @@ fn ends_with_final_line(path: &Path) -> bool {
     text.strip_suffix('\n')
         .and_then(|body| body.rsplit('\n').next())
         .is_some_and(|line| line.ends_with(",final"))
-}
-
-/// Staging directories of runs that were killed before they committed.
-fn remove_leftover_stages(parent: &Path, folder: &str) {
-    let prefix = format!(".{folder}.staging-");
-    for entry in fs::read_dir(parent).into_iter().flatten().flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
@@ -342,7 +326,7 @@ impl AtomicCheckpointer {
     }
 
     fn path(&self, epoch: usize) -> PathBuf {
-        self.directory.join(format!("{}-{epoch}.bpk", self.record))
+        checkpoint_file(&self.directory, self.record, epoch)
     }
 }
 
