@@ -34,8 +34,9 @@ Commands:
                    SHA3-256; --precompile also writes <crate>.cwasm with `wasmtime compile`
   demo             the main job: set up, train Iris on the CPU, build its wasm module and
                    predict a sample under wasmtime
-  test             set up, check formatting and lints, build the wasm modules and run every
-                   test (unit, training on real data, the modules under wasmtime)
+  test             set up, check formatting and lints, build the wasm modules, run every
+                   test (unit, training on real data, the modules under wasmtime), then the
+                   short fuzz pass (FUZZ_SECONDS per target, default 10)
   baseline         the AG News TF-IDF + logistic-regression baseline (scikit-learn, installed
                    into a virtual environment under the target directory) on the committed
                    model's split; writes artifacts/ag-news/baseline.json
@@ -46,9 +47,11 @@ Commands:
                    (`modules`: only these); the model server under wrk beside `wasmtime run`
                    per request, MLServer and the in-process floor (`serve`: only this);
                    writes BENCHMARKS.md
-  fuzz [SECONDS]   every cargo-fuzz target (fuzz/fuzz_targets/) for SECONDS each (default
+  fuzz [--short] [SECONDS]
+                   every cargo-fuzz target (fuzz/fuzz_targets/) for SECONDS each (default
                    60, nightly toolchain), then MALFORMED_INPUTS (default 100000) generated
-                   hostile inputs through every wasm module, compared with the native build
+                   hostile inputs through every wasm module, compared with the native build;
+                   --short: only the targets without training code, as `test` runs them
   serve [OPTIONS]  build the modules and the model server and serve them (Open Inference
                    Protocol on http://127.0.0.1:8000); OPTIONS go to model-server (--help)
   help             print this help
@@ -58,6 +61,8 @@ Environment:
                          missing files are downloaded and checksum-verified)
   CARGO_TARGET_DIR       build directory (CI keeps it outside the clone)
   XTASK_WASM_TOOLCHAIN   force `rustup` or `build-std` instead of choosing by itself
+  FUZZ_SECONDS           seconds per fuzz target in `test` (default 10)
+  MALFORMED_INPUTS       generated hostile inputs per module (default 100000)
 ";
 
 fn main() -> ExitCode {

@@ -1,10 +1,12 @@
-//! `cargo xtask test`: set up, check formatting and lints, build the wasm modules, run every test.
+//! `cargo xtask test`: set up, check formatting and lints, build the wasm modules, run every
+//! test, then a short bounded fuzz pass (`FUZZ_SECONDS` per target, default 10).
 
 use std::fs;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
+use crate::fuzz::{FuzzScope, fuzz_targets};
 use crate::paths::target_dir;
 use crate::process::{cargo, run};
 use crate::setup::setup;
@@ -33,7 +35,19 @@ pub(crate) fn test() -> Result<()> {
         .env("MODEL_SERVER_PYTHON", &tools.python_clients)
         .env("WASM_MODULE_DIR", wasm_output_dir())
         // wgpu's Vulkan loader warns without it; a private directory keeps the logs clean.
-        .env("XDG_RUNTIME_DIR", &runtime_dir))
+        .env("XDG_RUNTIME_DIR", &runtime_dir))?;
+    fuzz_targets(fuzz_seconds()?, FuzzScope::Short)
+}
+
+/// Seconds per fuzz target in the test run: long enough to run every seed and some thousands
+/// of mutations, short enough for CI; `cargo xtask fuzz` is the long pass.
+fn fuzz_seconds() -> Result<u64> {
+    const DEFAULT_FUZZ_SECONDS: u64 = 10;
+    let Ok(text) = std::env::var("FUZZ_SECONDS") else {
+        return Ok(DEFAULT_FUZZ_SECONDS);
+    };
+    text.parse()
+        .with_context(|| format!("FUZZ_SECONDS='{text}' is not a number of seconds"))
 }
 
 /// A private, empty directory under the target directory.
