@@ -8,12 +8,13 @@ use ag_news::inference::AgNewsPredictor;
 use ag_news::input::{AgNewsInput, CLASSES, MAX_TEXT_BYTES};
 use runtime::cli::InferenceModel;
 use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
+use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
 use test_kit::process::expect_success;
 use test_kit::runtimes::Call;
 use test_kit::training::{committed_dir, read_json};
 use train_kit::paths::resolve_data_dir;
 
-const SAMPLE: &str = AgNewsPredictor::EXAMPLE;
+const SAMPLE: &str = <AgNewsPredictor>::EXAMPLE;
 
 fn module() -> ModuleUnderTest {
     ModuleUnderTest::of::<AgNewsPredictor>(
@@ -124,6 +125,27 @@ fn bad_input_is_one_line_with_exit_code_2() {
 /// identical lines (plain and with probabilities), as accurate as `metrics.json` says.
 #[test]
 fn wasm_and_native_agree_on_the_whole_evaluation_split() {
+    let (evaluation, inputs) = evaluation_split();
+    let batch = serde_json::to_string(&inputs).unwrap();
+    let answers = expect_success(&both(&["-"], &batch));
+    expect_success(&both(&["--json", "-"], &batch));
+    let correct = answers
+        .lines()
+        .zip(&evaluation)
+        .filter(|(answer, item)| *answer == CLASSES[item.label])
+        .count();
+    assert_eq!(answers.lines().count(), evaluation.len());
+    let accuracy = correct as f64 / evaluation.len() as f64;
+    let report: serde_json::Value = read_json(&committed_dir("ag-news").join("metrics.json"));
+    let reported = report["evaluation"]["accuracy"].as_f64().unwrap();
+    assert!(
+        (accuracy - reported).abs() < 1e-9,
+        "module {accuracy} vs metrics.json {reported}"
+    );
+}
+
+/// The committed model's evaluation split, and its articles as the module's inputs.
+fn evaluation_split() -> (Vec<ag_news::data::AgNewsItem>, Vec<AgNewsInput>) {
     let config: AgNewsConfig = read_json(&committed_dir("ag-news").join("config.json"));
     let data_dir = resolve_data_dir(None).path;
     let test = load_items(&TEST_CSV.fetch(&data_dir).unwrap().path).unwrap();
@@ -145,20 +167,21 @@ fn wasm_and_native_agree_on_the_whole_evaluation_split() {
             text: None,
         })
         .collect();
-    let batch = serde_json::to_string(&inputs).unwrap();
-    let answers = expect_success(&both(&["-"], &batch));
-    expect_success(&both(&["--json", "-"], &batch));
-    let correct = answers
-        .lines()
-        .zip(&evaluation)
-        .filter(|(answer, item)| *answer == CLASSES[item.label])
-        .count();
-    assert_eq!(answers.lines().count(), evaluation.len());
-    let accuracy = correct as f64 / evaluation.len() as f64;
-    let report: serde_json::Value = read_json(&committed_dir("ag-news").join("metrics.json"));
-    let reported = report["evaluation"]["accuracy"].as_f64().unwrap();
-    assert!(
-        (accuracy - reported).abs() < 1e-9,
-        "module {accuracy} vs metrics.json {reported}"
-    );
+    (evaluation, inputs)
+}
+
+/// The named-graph module (no weights, no vocabulary; the host's graph `ag-news`) answers the
+/// whole evaluation split as this module does, through `model-server run` and over HTTP.
+#[test]
+fn the_named_module_answers_the_whole_evaluation_split_as_this_one() {
+    let (evaluation, inputs) = evaluation_split();
+    let lines = assert_named_module_agrees("ag-news", &[serde_json::to_string(&inputs).unwrap()]);
+    assert_eq!(lines.len(), evaluation.len());
+}
+
+/// The named-graph module imports wasi-nn's by-name calls and nothing it may not, and without
+/// the host's graph it fails with one line naming the graph.
+#[test]
+fn the_named_module_asks_only_for_its_graph() {
+    assert_named_module_asks_only_for_its_graph("ag-news", <AgNewsPredictor>::EXAMPLE);
 }

@@ -1,27 +1,27 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers (the topic and its probabilities).
 
-use runtime::artifacts::{Artifacts, LoadedModel};
+use runtime::artifacts::{Artifacts, ModelCard};
 use runtime::classes::{ClassPrediction, classify};
 use runtime::cli::InferenceModel;
+use runtime::graph::Forward;
 use runtime::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::AgNewsConfig;
-use crate::input::{AgNewsInput, CLASSES, MAX_TEXT_BYTES, model_input};
-use crate::tokenizer::Tokenizer;
+pub use crate::graph::VOCAB_JSON;
+use crate::graph::{AgNewsGraph, GRAPH, text_rows};
+use crate::input::{AgNewsInput, CLASSES, MAX_TEXT_BYTES};
 
-/// The embedded vocabulary, beside the files every module embeds.
-pub const VOCAB_JSON: &str = "vocab.json";
-
-/// The trained model with its tokenizer, ready to answer.
+/// The trained model, ready to answer; the tokenizer and the network run in `F`: the embedded
+/// [`AgNewsGraph`], or the host's named graph.
 #[derive(Debug)]
-pub struct AgNewsPredictor {
-    loaded: LoadedModel<AgNewsConfig>,
-    tokenizer: Tokenizer,
+pub struct AgNewsPredictor<F = AgNewsGraph> {
+    card: ModelCard<AgNewsConfig>,
+    network: F,
 }
 
-impl InferenceModel for AgNewsPredictor {
+impl<F: Forward> InferenceModel for AgNewsPredictor<F> {
     type Input = AgNewsInput;
     type Output = ClassPrediction;
 
@@ -39,14 +39,16 @@ impl InferenceModel for AgNewsPredictor {
     }
 
     fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
-        let loaded = LoadedModel::load(artifacts)?;
-        let tokenizer: Tokenizer = serde_json::from_slice(artifacts.extra(VOCAB_JSON)?)
-            .map_err(|e| format!("the embedded {VOCAB_JSON} is invalid: {e}"))?;
-        Ok(Self { loaded, tokenizer })
+        Ok(Self {
+            card: ModelCard::load(artifacts)?,
+            network: F::load(artifacts, &GRAPH)?,
+        })
     }
 
     fn info(&self) -> Value {
-        self.loaded.info(
+        let options = &self.card.config.training.options;
+        let vocab_size = self.card.config.model.vocab_size;
+        self.card.info(
             "ag-news",
             json!({
                 "classes": CLASSES,
@@ -57,19 +59,18 @@ impl InferenceModel for AgNewsPredictor {
                     "max_text_bytes": MAX_TEXT_BYTES,
                 },
                 "tokenizer": {
-                    "words": self.tokenizer.num_words(),
-                    "vocab_size": self.tokenizer.vocab_size(),
+                    "words": vocab_size.saturating_sub(1 + options.bigram_buckets as usize),
+                    "vocab_size": vocab_size,
                 },
             }),
         )
     }
 
     fn predict(&self, inputs: &[AgNewsInput]) -> Result<Vec<ClassPrediction>, String> {
-        let token_lists: Vec<Vec<u32>> = inputs
-            .iter()
-            .map(|input| self.tokenizer.encode(&input.text()))
-            .collect();
-        let batch = model_input(&token_lists, &self.tokenizer, &self.loaded.device);
-        classify(self.loaded.model.forward(batch), &CLASSES)
+        let texts: Vec<String> = inputs.iter().map(AgNewsInput::text).collect();
+        Ok(classify(
+            &self.network.forward(text_rows(&texts))?,
+            &CLASSES,
+        ))
     }
 }

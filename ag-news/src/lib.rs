@@ -4,6 +4,7 @@
 //! in training and in the module.
 
 pub mod config;
+pub mod graph;
 pub mod inference;
 pub mod input;
 pub mod model;

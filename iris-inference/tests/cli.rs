@@ -7,11 +7,12 @@ use iris::inference::IrisPredictor;
 use iris::input::{CLASSES, FEATURES, IrisInput};
 use runtime::cli::InferenceModel;
 use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
+use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
 use test_kit::process::expect_success;
 use test_kit::runtimes::Call;
 use train_kit::paths::resolve_data_dir;
 
-const EXAMPLE: &str = IrisPredictor::EXAMPLE;
+const EXAMPLE: &str = <IrisPredictor>::EXAMPLE;
 
 fn module() -> ModuleUnderTest {
     ModuleUnderTest::of::<IrisPredictor>(
@@ -139,4 +140,52 @@ fn wasm_and_native_agree_on_the_whole_dataset() {
         .filter(|(answer, item)| **answer == CLASSES[item.label])
         .count();
     assert!(correct >= 144, "at least 96% of all 150 flowers: {correct}");
+}
+
+/// The named-graph module (no weights; the host's graph `iris`) answers every flower of the
+/// dataset as this module does, through `model-server run` and over the server's HTTP API.
+#[test]
+fn the_named_module_answers_the_whole_dataset_as_this_one() {
+    let data = IRIS_DATA.fetch(&resolve_data_dir(None).path).unwrap();
+    let items = load_items(&data.path).unwrap();
+    let inputs: Vec<IrisInput> = items.iter().map(|item| item.input).collect();
+    let lines = assert_named_module_agrees("iris", &[serde_json::to_string(&inputs).unwrap()]);
+    assert_eq!(lines.len(), items.len());
+}
+
+/// The named-graph module imports wasi-nn's by-name calls and nothing it may not, and without
+/// the host's graph it fails with one line naming the graph.
+#[test]
+fn the_named_module_asks_only_for_its_graph() {
+    assert_named_module_asks_only_for_its_graph("iris", <IrisPredictor>::EXAMPLE);
+}
+
+/// A host serving another Iris model (trained here with another seed) is refused: the module's
+/// preprocessing and `--info` describe the committed model, so it fails with exit 1 and one
+/// line naming both models instead of answering.
+#[test]
+fn the_named_module_refuses_a_host_with_another_model() {
+    let other = tempfile::tempdir().unwrap();
+    let trained = std::process::Command::new(test_kit::named::workspace_binary("iris-ndarray"))
+        .args(["--epochs", "2", "--seed", "7", "--artifact-dir"])
+        .arg(other.path())
+        .arg("--data-dir")
+        .arg(resolve_data_dir(None).path)
+        .output()
+        .unwrap();
+    assert!(
+        trained.status.success(),
+        "{}",
+        test_kit::process::stderr(&trained)
+    );
+    let graph = format!("iris={}", other.path().display());
+    let output = test_kit::named::run_named_with(&[graph], "iris-inference-named", &[EXAMPLE], "");
+    assert_eq!(output.status.code(), Some(1));
+    let message = test_kit::process::stderr(&output);
+    assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+    assert!(
+        message.contains("but this module was built for model"),
+        "{message}"
+    );
+    assert!(output.stdout.is_empty());
 }

@@ -1,23 +1,27 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers.
 
-use runtime::artifacts::{Artifacts, LoadedModel};
+use runtime::artifacts::{Artifacts, ModelCard};
 use runtime::classes::{ClassPrediction, classify};
 use runtime::cli::InferenceModel;
 use runtime::features::{oip_inputs, schema};
+use runtime::graph::Forward;
 use runtime::oip::{Inputs, Signature};
 use serde_json::{Value, json};
 
 use crate::config::IrisConfig;
-use crate::input::{CLASSES, FEATURES, IrisInput, model_input};
+use crate::graph::{GRAPH, IrisGraph};
+use crate::input::{CLASSES, FEATURES, IrisInput, graph_input};
 
-/// The trained model with its preprocessing, ready to answer.
+/// The trained model with its preprocessing, ready to answer; the network runs in `F`: the
+/// embedded [`IrisGraph`], or the host's named graph.
 #[derive(Debug)]
-pub struct IrisPredictor {
-    loaded: LoadedModel<IrisConfig>,
+pub struct IrisPredictor<F = IrisGraph> {
+    card: ModelCard<IrisConfig>,
+    network: F,
 }
 
-impl InferenceModel for IrisPredictor {
+impl<F: Forward> InferenceModel for IrisPredictor<F> {
     type Input = IrisInput;
     type Output = ClassPrediction;
 
@@ -37,23 +41,25 @@ impl InferenceModel for IrisPredictor {
     }
 
     fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
-        LoadedModel::load(artifacts).map(|loaded| Self { loaded })
+        Ok(Self {
+            card: ModelCard::load(artifacts)?,
+            network: F::load(artifacts, &GRAPH)?,
+        })
     }
 
     fn info(&self) -> Value {
-        self.loaded.info(
+        self.card.info(
             "iris",
             json!({
                 "classes": CLASSES,
                 "input_schema": schema(&FEATURES),
-                "preprocessing": self.loaded.config.preprocessing,
+                "preprocessing": self.card.config.preprocessing,
             }),
         )
     }
 
     fn predict(&self, inputs: &[IrisInput]) -> Result<Vec<ClassPrediction>, String> {
-        let loaded = &self.loaded;
-        let input = model_input(inputs, &loaded.config.preprocessing, &loaded.device);
-        classify(loaded.model.forward(input), &CLASSES)
+        let input = graph_input(inputs, &self.card.config.preprocessing);
+        Ok(classify(&self.network.forward(input)?, &CLASSES))
     }
 }

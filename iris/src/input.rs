@@ -5,6 +5,7 @@
 use burn::prelude::*;
 use runtime::cli::ModelInput;
 use runtime::features::{Feature, features_json, keys, refuse_unknown, take_features};
+use runtime::graph::GraphInput;
 use runtime::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -60,19 +61,25 @@ impl From<IrisInput> for Map<String, Value> {
 /// Ranges are checked as the input is read.
 impl ModelInput for IrisInput {}
 
-/// The model's input for a batch of flowers: measurements standardised with the training
-/// statistics.
+/// The graph's input for a batch of flowers: measurements standardised with the training
+/// statistics, `[batch, 4]`.
+pub fn graph_input(inputs: &[IrisInput], preprocessing: &Standardizer) -> GraphInput {
+    let values: Vec<f32> = inputs
+        .iter()
+        .flat_map(|input| preprocessing.apply(&input.measurements))
+        .collect();
+    GraphInput::F32 {
+        shape: vec![inputs.len(), FEATURES.len()],
+        values,
+    }
+}
+
+/// [`graph_input`] as a Burn tensor, for training and evaluation.
 pub fn model_input(
     inputs: &[IrisInput],
     preprocessing: &Standardizer,
     device: &Device,
 ) -> Tensor<2> {
-    let values: Vec<f32> = inputs
-        .iter()
-        .flat_map(|input| preprocessing.apply(&input.measurements))
-        .collect();
-    Tensor::from_data(
-        TensorData::new(values, [inputs.len(), FEATURES.len()]),
-        device,
-    )
+    runtime::graph::f32_tensor(graph_input(inputs, preprocessing), device)
+        .expect("graph_input makes a rank-2 F32 tensor")
 }

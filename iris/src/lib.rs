@@ -1,8 +1,9 @@
 //! Iris species classification, in the shape every algorithm crate has (ARCHITECTURE.md):
-//! `model`, `input`, `config` and `inference` always (the wasm module uses them); `data`,
+//! `model`, `input`, `config`, `graph` and `inference` always (the wasm module uses them); `data`,
 //! `evaluation` and `training` with the `train` feature.
 
 pub mod config;
+pub mod graph;
 pub mod inference;
 pub mod input;
 pub mod model;

@@ -8,6 +8,7 @@ use mnist::evaluation::MnistEvaluation;
 use mnist::inference::{EXAMPLE_SEVEN, MAX_INPUT_BYTES, MnistPredictor};
 use mnist::input::PIXELS;
 use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
+use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
 use test_kit::process::expect_success;
 use test_kit::runtimes::Call;
 use test_kit::training::{committed_dir, read_json, read_report};
@@ -180,4 +181,21 @@ fn wasm_and_native_agree_on_all_ten_thousand_test_images() {
         "module {accuracy} vs metrics.json {reported}"
     );
     expect_success(&module().both(&["--json", "-"], &batch_json(&items[..1000])));
+}
+
+/// The named-graph module (no weights; the host's graph `mnist`) answers all 10,000 test
+/// images as this module does, through `model-server run` and over the server's HTTP API.
+#[test]
+fn the_named_module_answers_all_ten_thousand_test_images_as_this_one() {
+    let items = test_set();
+    let batches: Vec<String> = items.chunks(1000).map(batch_json).collect();
+    let lines = assert_named_module_agrees("mnist", &batches);
+    assert_eq!(lines.len(), items.len());
+}
+
+/// The named-graph module imports wasi-nn's by-name calls and nothing it may not, and without
+/// the host's graph it fails with one line naming the graph.
+#[test]
+fn the_named_module_asks_only_for_its_graph() {
+    assert_named_module_asks_only_for_its_graph("mnist", EXAMPLE_SEVEN);
 }

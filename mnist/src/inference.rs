@@ -1,14 +1,16 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers (the digit, and with `--json` every digit's probability).
 
-use runtime::artifacts::{Artifacts, LoadedModel};
+use runtime::artifacts::{Artifacts, ModelCard};
 use runtime::classes::{ClassPrediction, classify};
 use runtime::cli::InferenceModel;
+use runtime::graph::Forward;
 use runtime::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::MnistConfig;
-use crate::input::{CLASSES, MAX_PIXEL, MnistInput, PIXELS, SIDE, model_input};
+use crate::graph::{GRAPH, MnistGraph};
+use crate::input::{CLASSES, MAX_PIXEL, MnistInput, PIXELS, SIDE, graph_input};
 
 /// Inputs up to 16 MiB: a batch of 1,000 images is about 4 MB of JSON written as `12, `
 /// and up to about 9 MB with six-digit decimals, above the contract's default of 1 MiB.
@@ -17,13 +19,15 @@ pub const MAX_INPUT_BYTES: usize = 16 << 20;
 /// Images per forward pass: bounds the convolutions' working memory whatever the batch size.
 const CHUNK: usize = 100;
 
-/// The trained model with its normalisation, ready to answer.
+/// The trained model with its normalisation, ready to answer; the network runs in `F`: the
+/// embedded [`MnistGraph`], or the host's named graph.
 #[derive(Debug)]
-pub struct MnistPredictor {
-    loaded: LoadedModel<MnistConfig>,
+pub struct MnistPredictor<F = MnistGraph> {
+    card: ModelCard<MnistConfig>,
+    network: F,
 }
 
-impl InferenceModel for MnistPredictor {
+impl<F: Forward> InferenceModel for MnistPredictor<F> {
     type Input = MnistInput;
     type Output = ClassPrediction;
 
@@ -55,11 +59,14 @@ impl InferenceModel for MnistPredictor {
     }
 
     fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
-        LoadedModel::load(artifacts).map(|loaded| Self { loaded })
+        Ok(Self {
+            card: ModelCard::load(artifacts)?,
+            network: F::load(artifacts, &GRAPH)?,
+        })
     }
 
     fn info(&self) -> Value {
-        self.loaded.info(
+        self.card.info(
             "mnist",
             json!({
                 "classes": CLASSES,
@@ -71,22 +78,21 @@ impl InferenceModel for MnistPredictor {
                     "batch": "an array of such arrays",
                     "max_input_bytes": MAX_INPUT_BYTES,
                 },
-                "normalization": self.loaded.config.normalization,
+                "normalization": self.card.config.normalization,
             }),
         )
     }
 
     /// The images go through the model `CHUNK` at a time.
     fn predict(&self, inputs: &[MnistInput]) -> Result<Vec<ClassPrediction>, String> {
-        let loaded = &self.loaded;
         let mut predictions = Vec::with_capacity(inputs.len());
         for chunk in inputs.chunks(CHUNK) {
             let pixels: Vec<f32> = chunk
                 .iter()
                 .flat_map(|image| image.0.iter().copied())
                 .collect();
-            let input = model_input(&pixels, &loaded.config.normalization, &loaded.device);
-            predictions.extend(classify(loaded.model.forward(input), &CLASSES)?);
+            let input = graph_input(&pixels, &self.card.config.normalization);
+            predictions.extend(classify(&self.network.forward(input)?, &CLASSES));
         }
         Ok(predictions)
     }
@@ -108,7 +114,7 @@ mod tests {
     fn the_example_is_a_valid_image() {
         let image: MnistInput = serde_json::from_str(EXAMPLE_SEVEN).unwrap();
         assert_eq!(image.validate(), Ok(()));
-        assert!(!MnistPredictor::is_batch(
+        assert!(!<MnistPredictor>::is_batch(
             &serde_json::from_str(EXAMPLE_SEVEN).unwrap()
         ));
     }
@@ -116,12 +122,12 @@ mod tests {
     #[test]
     fn arrays_of_arrays_are_batches() {
         let batch: Value = serde_json::from_str("[[1], [2]]").unwrap();
-        assert!(MnistPredictor::is_batch(&batch));
+        assert!(<MnistPredictor>::is_batch(&batch));
         assert!(
-            MnistPredictor::is_batch(&json!([])),
+            <MnistPredictor>::is_batch(&json!([])),
             "empty: reported as an empty batch"
         );
-        assert!(!MnistPredictor::is_batch(&json!({"pixels": []})));
+        assert!(!<MnistPredictor>::is_batch(&json!({"pixels": []})));
     }
 
     #[test]

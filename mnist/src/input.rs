@@ -4,6 +4,7 @@
 
 use burn::prelude::*;
 use runtime::cli::ModelInput;
+use runtime::graph::GraphInput;
 use serde::{Deserialize, Serialize};
 
 /// Class labels in the order of the model's outputs.
@@ -85,17 +86,26 @@ impl ModelInput for MnistInput {
 
 /// Model input for a batch of images given as grey levels (0-255, `PIXELS` per image,
 /// row-major): the one preprocessing path for training, evaluation and inference.
-pub fn model_input(
-    pixels: &[f32],
-    normalization: &PixelNormalization,
-    device: &Device,
-) -> Tensor<4> {
+pub fn graph_input(pixels: &[f32], normalization: &PixelNormalization) -> GraphInput {
     let count = pixels.len() / PIXELS;
     let values: Vec<f32> = pixels[..count * PIXELS]
         .iter()
         .map(|&p| normalization.apply(p))
         .collect();
-    Tensor::from_data(TensorData::new(values, [count, 1, SIDE, SIDE]), device)
+    GraphInput::F32 {
+        shape: vec![count, 1, SIDE, SIDE],
+        values,
+    }
+}
+
+/// [`graph_input`] as a Burn tensor, for training and evaluation.
+pub fn model_input(
+    pixels: &[f32],
+    normalization: &PixelNormalization,
+    device: &Device,
+) -> Tensor<4> {
+    runtime::graph::f32_tensor(graph_input(pixels, normalization), device)
+        .expect("graph_input makes a rank-4 F32 tensor")
 }
 
 #[cfg(test)]

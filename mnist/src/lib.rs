@@ -3,6 +3,7 @@
 //! them); `data`, `idx`, `evaluation` and `training` with the `train` feature.
 
 pub mod config;
+pub mod graph;
 pub mod inference;
 pub mod input;
 pub mod model;

@@ -7,6 +7,11 @@ use std::path::Path;
 #[cfg(feature = "burn")]
 pub use loaded::{ArtifactConfig, LoadedModel};
 
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::digest::sha256_hex;
+
 /// The files every inference module embeds; an algorithm may add its own (AG News' vocabulary).
 pub const EMBEDDED_FILES: [&str; 3] = ["model.bpk", "config.json", "metrics.json"];
 
@@ -22,6 +27,20 @@ pub struct Artifacts<'a> {
 }
 
 impl<'a> Artifacts<'a> {
+    /// SHA-256 of the model: of `model.bpk` when it is embedded, else (a named-graph module)
+    /// the digest `metrics.json` records for the model the module was built with.
+    pub fn model_sha256(&self) -> Result<String, String> {
+        if !self.model_bpk.is_empty() {
+            return Ok(sha256_hex(self.model_bpk));
+        }
+        let report: Value = serde_json::from_slice(self.metrics_json)
+            .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
+        report["model_sha256"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "the embedded metrics.json names no model_sha256".to_owned())
+    }
+
     /// One of the algorithm's own files; a message naming it when it was not embedded.
     pub fn extra(&self, name: &str) -> Result<&'a [u8], String> {
         self.extra
@@ -58,6 +77,70 @@ macro_rules! embedded_artifacts {
     };
 }
 
+/// `named_artifacts!("iris")`: what a named-graph module embeds: `config.json` (its
+/// preprocessing) and `metrics.json` (`--info`, and the model it expects of the host), no
+/// weights, no extra files (AG News' vocabulary stays with the host's graph).
+#[macro_export]
+macro_rules! named_artifacts {
+    ($algorithm:literal $(, $extra:literal)* $(,)?) => {
+        $crate::artifacts::Artifacts {
+            model_bpk: b"",
+            config_json: include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../artifacts/",
+                $algorithm,
+                "/config.json"
+            )),
+            metrics_json: include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../artifacts/",
+                $algorithm,
+                "/metrics.json"
+            )),
+            extra: &[],
+        }
+    };
+}
+
+/// What every predictor keeps of its artifacts whatever runs the network: the parsed
+/// `config.json`, the training report and the model's identity.
+#[derive(Debug, Clone)]
+pub struct ModelCard<C> {
+    /// `config.json`: the network's shape, its preprocessing, its training settings.
+    pub config: C,
+    /// `metrics.json` as written by training, shown by `--info`.
+    pub report: Value,
+    /// SHA-256 of `model.bpk`.
+    pub model_sha256: String,
+}
+
+impl<C: DeserializeOwned> ModelCard<C> {
+    pub fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
+        let config: C = serde_json::from_slice(artifacts.config_json)
+            .map_err(|e| format!("the embedded config.json is invalid: {e}"))?;
+        let report: Value = serde_json::from_slice(artifacts.metrics_json)
+            .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
+        Ok(Self {
+            config,
+            report,
+            model_sha256: artifacts.model_sha256()?,
+        })
+    }
+
+    /// `--info`: the model's name and identity, `details` of its own (input schema,
+    /// classes, preprocessing), and the training report.
+    pub fn info(&self, model: &str, details: Value) -> Value {
+        let mut info = serde_json::Map::new();
+        info.insert("model".into(), model.into());
+        info.insert("model_sha256".into(), self.model_sha256.clone().into());
+        if let Value::Object(details) = details {
+            info.extend(details);
+        }
+        info.insert("training".into(), self.report.clone());
+        Value::Object(info)
+    }
+}
+
 /// For an inference crate's `build.rs`: fails the build with instructions when the trained
 /// artifacts are missing, and rebuilds when they change. The crate's directory is read when the
 /// script runs, not baked in when it is compiled: cargo reuses a compiled build script across
@@ -89,8 +172,7 @@ mod loaded {
     use serde::de::DeserializeOwned;
     use serde_json::Value;
 
-    use super::Artifacts;
-    use crate::digest::sha256_hex;
+    use super::{Artifacts, ModelCard};
     use crate::layers::{Empty, Layers};
 
     /// `config.json` of an algorithm: it knows the network it describes.
@@ -120,10 +202,14 @@ mod loaded {
         /// Parses the artifacts and loads the record into the network the config describes.
         /// Every failure is a message naming the artifact, never a panic.
         pub fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
-            let config: C = serde_json::from_slice(artifacts.config_json)
-                .map_err(|e| format!("the embedded config.json is invalid: {e}"))?;
-            let report: Value = serde_json::from_slice(artifacts.metrics_json)
-                .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
+            if artifacts.model_bpk.is_empty() {
+                return Err("the embedded model.bpk is empty".into());
+            }
+            let ModelCard {
+                config,
+                report,
+                model_sha256,
+            } = ModelCard::<C>::load(artifacts)?;
             let record =
                 ModuleRecord::from_bytes(Bytes::from_bytes_vec(artifacts.model_bpk.to_vec()))
                     .map_err(|e| format!("the embedded model.bpk is invalid: {e}"))?;
@@ -136,22 +222,9 @@ mod loaded {
                 model,
                 config,
                 report,
-                model_sha256: sha256_hex(artifacts.model_bpk),
+                model_sha256,
                 device,
             })
-        }
-
-        /// `--info`: the model's name and identity, `details` of its own (input schema,
-        /// classes, preprocessing), and the training report.
-        pub fn info(&self, model: &str, details: Value) -> Value {
-            let mut info = serde_json::Map::new();
-            info.insert("model".into(), model.into());
-            info.insert("model_sha256".into(), self.model_sha256.clone().into());
-            if let Value::Object(details) = details {
-                info.extend(details);
-            }
-            info.insert("training".into(), self.report.clone());
-            Value::Object(info)
         }
     }
 }

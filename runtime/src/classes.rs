@@ -85,20 +85,21 @@ impl Prediction for ClassPrediction {
     }
 }
 
-/// Softmax over `[batch, classes]` logits, one answer per row.
-#[cfg(feature = "burn")]
-pub fn classify(
-    logits: burn::tensor::Tensor<2>,
-    labels: &'static [&'static str],
-) -> Result<Vec<ClassPrediction>, String> {
-    let probabilities = burn::tensor::activation::softmax(logits, 1)
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| format!("cannot read the model's output: {e:?}"))?;
-    Ok(probabilities
+/// Softmax over row-major `[batch, classes]` logits, one answer per row: the same decoding
+/// whether the network ran in the module or in the host.
+pub fn classify(logits: &[f32], labels: &'static [&'static str]) -> Vec<ClassPrediction> {
+    logits
         .chunks_exact(labels.len())
-        .map(|row| ClassPrediction::from_probabilities(labels, row))
-        .collect())
+        .map(|row| ClassPrediction::from_probabilities(labels, &softmax(row)))
+        .collect()
+}
+
+/// Probabilities from one row of logits, shifted by the maximum so no exponential overflows.
+fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|&l| (l - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter().map(|&e| e / sum).collect()
 }
 
 #[cfg(test)]
@@ -109,6 +110,21 @@ mod tests {
     fn argmax_takes_the_first_of_equal_maxima() {
         assert_eq!(argmax(&[0.1, 0.7, 0.2]), 1);
         assert_eq!(argmax(&[0.5, 0.5]), 0);
+    }
+
+    #[test]
+    fn classify_decodes_each_row_of_logits() {
+        const LABELS: [&str; 3] = ["a", "b", "c"];
+        let answers = classify(&[0.0, 0.0, 0.0, 1000.0, 0.0, -1000.0], &LABELS);
+        assert_eq!(answers.len(), 2);
+        assert!(
+            answers[0]
+                .probabilities
+                .iter()
+                .all(|&p| (p - 1.0 / 3.0).abs() < 1e-6)
+        );
+        assert_eq!(answers[1].class(), "a");
+        assert_eq!(answers[1].probabilities, vec![1.0, 0.0, 0.0]);
     }
 
     #[test]

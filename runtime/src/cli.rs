@@ -217,6 +217,34 @@ macro_rules! inference_module {
     };
 }
 
+/// A named-graph module's whole program (feature `named`):
+/// `runtime::named_module!(iris::inference::IrisPredictor<runtime::named::HostGraph>, "iris")`.
+/// The same command line as [`inference_module!`], with `config.json` and `metrics.json`
+/// embedded and the network asked of the host by name through wasi-nn. It exports no
+/// initialiser: there are no weights to decode, and the host's graph is a per-instance handle
+/// that no snapshot could hold.
+#[macro_export]
+macro_rules! named_module {
+    ($predictor:ty, $algorithm:literal) => {
+        ::std::thread_local! {
+            static MODEL: ::std::cell::OnceCell<::std::result::Result<$predictor, ::std::string::String>> =
+                const { ::std::cell::OnceCell::new() };
+        }
+
+        fn load_model() -> ::std::result::Result<$predictor, ::std::string::String> {
+            <$predictor as $crate::cli::InferenceModel>::load(&$crate::named_artifacts!($algorithm))
+        }
+
+        fn main() -> ::std::process::ExitCode {
+            MODEL.with(|model| {
+                $crate::cli::main::<$predictor>(|| {
+                    model.get_or_init(load_model).as_ref().map_err(::std::clone::Clone::clone)
+                })
+            })
+        }
+    };
+}
+
 /// Answers the model's example once and leaves heap room, so a snapshot taken after it holds
 /// a memory already as large as a request needs: a request that grows memory costs the host a
 /// page-protection change, a TLB flush on every core, when its instance is reset.

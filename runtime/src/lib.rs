@@ -7,6 +7,8 @@
 //! - [`artifacts`]: the trained files a module embeds, checked at build time and loaded at
 //!   run time (feature `burn`);
 //! - [`classes`]: a classifier's answer and its `--json` shape;
+//! - [`graph`]: the forward pass as a function of plain tensors, embedded or the host's
+//!   named graph ([`named`], feature `named`: wasi-nn's `load_by_name`);
 //! - [`features`]: inputs made of named, range-checked numbers, listed once per model;
 //! - [`settings`]: what `config.json` and `metrics.json` record about a training run;
 //! - [`strict_json`]: JSON read so that no input can be understood two ways;
@@ -18,8 +20,11 @@ pub mod classes;
 pub mod cli;
 pub mod digest;
 pub mod features;
+pub mod graph;
 #[cfg(feature = "burn")]
 pub mod layers;
+#[cfg(feature = "named")]
+pub mod named;
 pub mod oip;
 pub mod settings;
 pub mod standardize;

@@ -1,4 +1,5 @@
-//! What an inference module may ask of its host: the WASI preview 1 functions it may import.
+//! What an inference module may ask of its host: the WASI preview 1 functions it may import,
+//! and for a named-graph module the wasi-nn functions that run the host's graph.
 //! The tests check every module against this list, and `model-server` refuses at load any
 //! module that imports anything else.
 
@@ -32,8 +33,29 @@ pub const ALLOWED_IMPORTS: &[&str] = &[
     "path_unlink_file",
 ];
 
+/// The wasi-nn module a named-graph module imports from (the witx ABI of wasm32-wasip1).
+pub const NN_MODULE: &str = "wasi_ephemeral_nn";
+
+/// What a named-graph module may ask of wasi-nn: a graph by name, and running it. Not `load`:
+/// a module never hands the host a model of its own to compile.
+pub const NN_IMPORTS: &[&str] = &[
+    "load_by_name",
+    "init_execution_context",
+    "set_input",
+    "compute",
+    "get_output",
+];
+
 /// Why an import is not allowed, or `None` when it is.
 pub fn refuse_import(module: &str, name: &str) -> Option<String> {
+    if module == NN_MODULE {
+        return (!NN_IMPORTS.contains(&name)).then(|| {
+            format!(
+                "imports {NN_MODULE}::{name}, which is not among the wasi-nn functions a model may use ({})",
+                NN_IMPORTS.join(", ")
+            )
+        });
+    }
     if module != MODULE {
         return Some(format!(
             "imports {module}::{name}, from outside WASI preview 1 ({MODULE})"

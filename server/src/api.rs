@@ -70,6 +70,7 @@ pub(crate) fn router(state: Shared, max_body: usize) -> Router {
             post(repository_unload),
         )
         .route("/models/{name}", post(plain))
+        .route("/v2/graphs", get(graphs))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
@@ -203,6 +204,19 @@ async fn server_metadata() -> Response {
         "extensions": ["model_repository", "binary_tensor_data"],
     }))
     .into_response()
+}
+
+/// The named graphs the host holds for wasi-nn (`--graph`), with their tensors: what a
+/// named-graph module may ask for.
+async fn graphs(State(state): State<Arc<AppState>>) -> Response {
+    let graphs: Vec<serde_json::Value> = state
+        .repository
+        .graphs()
+        .hosted()
+        .iter()
+        .map(|graph| graph.describe())
+        .collect();
+    axum::Json(json!({ "graphs": graphs })).into_response()
 }
 
 /// The model of that name if it is ready; 404 when unknown, 503 with the reason otherwise.

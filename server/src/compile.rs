@@ -199,7 +199,7 @@ impl InstanceState for Snapshotted<'_> {
 
 /// Drives a load-time future to its end on the loading thread (a run whose WASI calls never
 /// wait: memory pipes and frozen clocks; Wizer's snapshot).
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a current-thread runtime builds")

@@ -4,12 +4,15 @@
 
 mod api;
 mod compile;
+mod graph_worker;
+mod graphs;
 #[cfg(test)]
 mod malformed_inputs;
 mod metadata;
 mod metrics;
 mod options;
 mod repository;
+mod run_once;
 mod sandbox;
 
 use std::collections::BTreeMap;
@@ -20,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::options::{Limits, Options, mib_bytes, parse_model_limit};
+use crate::options::{Limits, Options, RunOptions, mib_bytes, parse_model_limit};
 use crate::repository::Repository;
 use crate::sandbox::Sandbox;
 
@@ -28,6 +31,21 @@ use crate::sandbox::Sandbox;
 const SLOTS_PER_WORKER: usize = 4;
 
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "graph-worker")
+    {
+        let source = std::env::args().nth(2).unwrap_or_default();
+        return graph_worker::serve_worker(&source);
+    }
+    if std::env::args_os().nth(1).is_some_and(|a| a == "run") {
+        let options = RunOptions::parse_from(std::env::args_os().skip(1));
+        init_logging("text");
+        return run_once::run_once(&options).unwrap_or_else(|error| {
+            eprintln!("model-server: {error:#}");
+            ExitCode::FAILURE
+        });
+    }
     let options = Options::parse();
     init_logging(&options.log_format);
     match serve(&options) {
@@ -70,7 +88,16 @@ async fn serve(options: &Options) -> Result<()> {
     // its own. A slot is address space; only what a request wrote stays resident.
     let slots =
         u32::try_from((workers + 1) * SLOTS_PER_WORKER).context("--workers is too large")?;
-    let sandbox = Sandbox::new(slots, mib_bytes(options.resident_mib), options.profiler)?;
+    let placement = match options.graph_workers {
+        0 => graphs::Placement::InProcess,
+        count => graphs::Placement::Workers(count, default_limits.deadline),
+    };
+    let graphs = graphs::load_all(&options.graphs, placement)?;
+    for graph in graphs.hosted() {
+        tracing::info!(target: "graphs", "graph '{}' loaded from {} (model {})", graph.spec.name, graph.dir.display(), graph.model_sha256);
+    }
+    let sandbox =
+        Sandbox::new(slots, mib_bytes(options.resident_mib), options.profiler)?.with_graphs(graphs);
     sandbox.start_epoch_ticker();
     let cache_dir = options.cache_dir.clone().or_else(default_cache_dir);
     let repository = Arc::new(Repository::new(

@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use clap::Parser;
 
+use crate::graphs::GraphSource;
+
 /// Serves the project's inference modules as named models over the Open Inference Protocol
 /// (KServe v2 REST), one fresh sandboxed wasmtime instance per request.
 #[derive(Debug, Clone, Parser)]
@@ -43,6 +45,19 @@ pub(crate) struct Options {
     #[arg(long, default_value_t = 16, value_name = "MIB")]
     pub(crate) resident_mib: u64,
 
+    /// A named graph for the named-graph modules (`<algo>-inference-named.wasm`, served as
+    /// `<algo>-named`): the algorithm and its artifact directory, loaded once at start and run
+    /// natively with Burn behind wasi-nn (`--graph mnist=artifacts/mnist`). Repeatable.
+    #[arg(long = "graph", value_name = "ALGO=DIR")]
+    pub(crate) graphs: Vec<GraphSource>,
+
+    /// Run each graph's Burn code in N worker processes of its own instead of in the server:
+    /// a crash or a leak in native model code then ends a worker, which is replaced, and fails
+    /// only the requests it was serving; an answer later than --deadline-ms stops the worker.
+    /// 0: in the server's process (the fastest; native code is not interruptible there).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub(crate) graph_workers: usize,
+
     #[command(flatten)]
     pub(crate) limits: LimitOptions,
 
@@ -59,6 +74,32 @@ pub(crate) struct Options {
     /// Log format: one JSON object per line (`json`) or plain text (`text`).
     #[arg(long, default_value = "json", value_parser = ["json", "text"])]
     pub(crate) log_format: String,
+}
+
+/// `model-server run [--graph ALGO=DIR]... MODULE.wasm [ARGS]...`: one run of one module, like
+/// `wasmtime run`, with its stdin, stdout, stderr and exit code, under the server's limits.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "model-server run", version, about = "Runs one module once, like `wasmtime run`, with named graphs for wasi-nn", long_about = None)]
+pub(crate) struct RunOptions {
+    /// A named graph the module may ask for: ALGO=DIR (`--graph iris=artifacts/iris`).
+    /// Repeatable.
+    #[arg(long = "graph", value_name = "ALGO=DIR")]
+    pub(crate) graphs: Vec<GraphSource>,
+
+    #[command(flatten)]
+    pub(crate) limits: LimitOptions,
+
+    /// The module to run.
+    #[arg(value_name = "MODULE.wasm")]
+    pub(crate) module: PathBuf,
+
+    /// Its arguments.
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub(crate) args: Vec<String>,
 }
 
 /// Which native profiler is told about compiled code (`--profiler`).

@@ -82,13 +82,21 @@ pub(crate) struct Repository {
     loading: std::sync::Mutex<()>,
 }
 
-/// The name a module file is served under: `<algo>-inference.wasm` is `<algo>`.
+/// The name a module file is served under: `<algo>-inference.wasm` is `<algo>`, and the
+/// named-graph kind `<algo>-inference-named.wasm` is `<algo>-named`.
 pub(crate) fn model_name(file: &Path) -> Option<String> {
     if file.extension().is_none_or(|e| e != "wasm") {
         return None;
     }
     let stem = file.file_stem()?.to_str()?;
-    let name = stem.strip_suffix("-inference").unwrap_or(stem);
+    let stem = match stem.strip_suffix("-inference-named") {
+        Some(algorithm) => return valid_name(&format!("{algorithm}-named")),
+        None => stem,
+    };
+    valid_name(stem.strip_suffix("-inference").unwrap_or(stem))
+}
+
+fn valid_name(name: &str) -> Option<String> {
     let valid = !name.is_empty()
         && name
             .chars()
@@ -97,6 +105,11 @@ pub(crate) fn model_name(file: &Path) -> Option<String> {
 }
 
 impl Repository {
+    /// The named graphs its modules' stores may ask for.
+    pub(crate) fn graphs(&self) -> &crate::graphs::Graphs {
+        self.sandbox.graphs()
+    }
+
     pub(crate) fn new(
         sandbox: Sandbox,
         dir: PathBuf,
@@ -322,6 +335,10 @@ mod tests {
         assert_eq!(
             model_name(Path::new("d/wine-quality-inference.wasm")).as_deref(),
             Some("wine-quality")
+        );
+        assert_eq!(
+            model_name(Path::new("d/iris-inference-named.wasm")).as_deref(),
+            Some("iris-named")
         );
         assert_eq!(
             model_name(Path::new("d/loop.wasm")).as_deref(),

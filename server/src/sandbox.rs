@@ -15,6 +15,9 @@ use wasmtime::{
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, I32Exit, WasiCtxBuilder};
+use wasmtime_wasi_nn::witx::WasiNnCtx;
+
+use crate::graphs::Graphs;
 
 use crate::options::{Limits, Profiler};
 
@@ -33,6 +36,8 @@ pub(crate) const MAX_MEMORY_BYTES: usize = 4 << 30;
 /// What one instance's host side holds: its WASI context and its memory accounting.
 pub(crate) struct Guest {
     wasi: WasiP1Ctx,
+    /// The named graphs it may ask for (wasi-nn); a module without wasi-nn imports never can.
+    nn: WasiNnCtx,
     limiter: MemoryLimiter,
 }
 
@@ -96,6 +101,7 @@ impl HostMonotonicClock for FrozenClock {
 pub(crate) struct Sandbox {
     pub(crate) engine: Engine,
     linker: Arc<Linker<Guest>>,
+    graphs: Graphs,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -138,10 +144,23 @@ impl Sandbox {
         // fiber stack from the pool), so serving a request wakes no other thread; see
         // `FUEL_YIELD_INTERVAL` for how a long run still lets the worker's other tasks on.
         wasmtime_wasi::p1::add_to_linker_async(&mut linker, |guest: &mut Guest| &mut guest.wasi)?;
+        // wasi-nn's calls are synchronous: a graph computes on the request's own thread.
+        wasmtime_wasi_nn::witx::add_to_linker(&mut linker, |guest: &mut Guest| &mut guest.nn)?;
         Ok(Self {
             engine,
             linker: Arc::new(linker),
+            graphs: Graphs::default(),
         })
+    }
+
+    /// The same engine, its stores given `graphs` to ask for by name.
+    pub(crate) fn with_graphs(mut self, graphs: Graphs) -> Self {
+        self.graphs = graphs;
+        self
+    }
+
+    pub(crate) fn graphs(&self) -> &Graphs {
+        &self.graphs
     }
 
     /// Advances the epoch forever on a thread of its own: deadlines count these ticks.
@@ -178,6 +197,7 @@ impl Sandbox {
             .build_p1();
         let guest = Guest {
             wasi,
+            nn: WasiNnCtx::new(Vec::new(), self.graphs.registry()),
             limiter: MemoryLimiter {
                 max_bytes: limits.memory_bytes,
                 peak_bytes: 0,

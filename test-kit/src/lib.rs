@@ -5,6 +5,7 @@
 //! - [`cocos`]: a training binary run in a `/cocos`-like working directory, as Cocos AI runs it;
 //! - [`contract`]: the one check of the inference CLI contract that every module's tests call;
 //! - [`malformed`]: generated hostile inputs for a module, from its own example;
+//! - [`named`]: a named-graph module against its self-contained one, through `model-server`;
 //! - [`runtimes`]: the same module file under wasmtime, wasmi and Node.js, compared;
 //! - [`training`]: running training binaries, reading their reports, and checking the committed
 //!   artifacts (complete, trained with the defaults, reproducible from `config.json`).
@@ -12,6 +13,7 @@
 pub mod cocos;
 pub mod contract;
 pub mod malformed;
+pub mod named;
 pub mod process;
 pub mod runtimes;
 pub mod training;

@@ -4,6 +4,7 @@
 
 use runtime::cli::InferenceModel;
 use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
+use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
 use test_kit::process::expect_success;
 use test_kit::runtimes::Call;
 use test_kit::training::{committed_dir, read_json};
@@ -13,7 +14,7 @@ use wine_quality::data::{RED_WINES, WHITE_WINES, load_items, split};
 use wine_quality::inference::WinePredictor;
 use wine_quality::input::{FEATURES, WineInput, WineType};
 
-const SAMPLE: &str = WinePredictor::EXAMPLE;
+const SAMPLE: &str = <WinePredictor>::EXAMPLE;
 
 fn module() -> ModuleUnderTest {
     ModuleUnderTest::of::<WinePredictor>(
@@ -42,12 +43,12 @@ fn the_module_answers_the_same_under_every_runtime() {
         &[
             Call {
                 args: &["-"],
-                stdin: &WinePredictor::EXAMPLE.replace(r#""red""#, r#""rosé""#),
+                stdin: &<WinePredictor>::EXAMPLE.replace(r#""red""#, r#""rosé""#),
             },
             Call {
                 args: &[
                     "--json",
-                    &WinePredictor::EXAMPLE.replace(r#""red""#, r#""white""#),
+                    &<WinePredictor>::EXAMPLE.replace(r#""red""#, r#""white""#),
                 ],
                 stdin: "",
             },
@@ -160,12 +161,7 @@ fn bad_and_impossible_input_is_one_line_with_exit_code_2() {
 /// identical lines, and the answers are as good as `metrics.json` says.
 #[test]
 fn wasm_and_native_agree_on_the_whole_test_split() {
-    let config: WineConfig = read_json(&committed_dir("wine-quality").join("config.json"));
-    let data_dir = resolve_data_dir(None).path;
-    let mut items = load_items(&RED_WINES.fetch(&data_dir).unwrap().path, WineType::Red).unwrap();
-    items.extend(load_items(&WHITE_WINES.fetch(&data_dir).unwrap().path, WineType::White).unwrap());
-    let test = split(items, config.training.seed).test;
-    let inputs: Vec<WineInput> = test.iter().map(|item| item.input).collect();
+    let (test, inputs) = test_split();
     let batch = serde_json::to_string(&inputs).unwrap();
     let answers = expect_success(&both(&["-"], &batch));
     expect_success(&both(&["--json", "-"], &batch));
@@ -181,4 +177,32 @@ fn wasm_and_native_agree_on_the_whole_test_split() {
         mae <= 0.56,
         "the printed (rounded) answers keep the MAE bar: {mae}"
     );
+}
+
+/// The named-graph module (no weights; the host's graph `wine-quality`) answers the whole test
+/// split as this module does, through `model-server run` and over the server's HTTP API.
+#[test]
+fn the_named_module_answers_the_whole_test_split_as_this_one() {
+    let (test, inputs) = test_split();
+    let lines =
+        assert_named_module_agrees("wine-quality", &[serde_json::to_string(&inputs).unwrap()]);
+    assert_eq!(lines.len(), test.len());
+}
+
+/// The named-graph module imports wasi-nn's by-name calls and nothing it may not, and without
+/// the host's graph it fails with one line naming the graph.
+#[test]
+fn the_named_module_asks_only_for_its_graph() {
+    assert_named_module_asks_only_for_its_graph("wine-quality", <WinePredictor>::EXAMPLE);
+}
+
+/// The committed model's test split, and its wines as the module's inputs.
+fn test_split() -> (Vec<wine_quality::data::WineItem>, Vec<WineInput>) {
+    let config: WineConfig = read_json(&committed_dir("wine-quality").join("config.json"));
+    let data_dir = resolve_data_dir(None).path;
+    let mut items = load_items(&RED_WINES.fetch(&data_dir).unwrap().path, WineType::Red).unwrap();
+    items.extend(load_items(&WHITE_WINES.fetch(&data_dir).unwrap().path, WineType::White).unwrap());
+    let test = split(items, config.training.seed).test;
+    let inputs: Vec<WineInput> = test.iter().map(|item| item.input).collect();
+    (test, inputs)
 }

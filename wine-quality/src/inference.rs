@@ -1,19 +1,23 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers (the quality on the 0-10 scale).
 
-use runtime::artifacts::{Artifacts, LoadedModel};
+use runtime::artifacts::{Artifacts, ModelCard};
 use runtime::cli::{InferenceModel, Prediction};
 use runtime::features::{oip_inputs, schema};
+use runtime::graph::Forward;
 use runtime::oip::{Inputs, OutputRow, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::WineConfig;
-use crate::input::{FEATURES, TYPE_KEY, WineInput, model_input};
+use crate::graph::{GRAPH, WineGraph};
+use crate::input::{FEATURES, TYPE_KEY, WineInput, graph_input};
 
-/// The trained model with its preprocessing, ready to answer.
+/// The trained model with its preprocessing, ready to answer; the network runs in `F`: the
+/// embedded [`WineGraph`], or the host's named graph.
 #[derive(Debug)]
-pub struct WinePredictor {
-    loaded: LoadedModel<WineConfig>,
+pub struct WinePredictor<F = WineGraph> {
+    card: ModelCard<WineConfig>,
+    network: F,
 }
 
 /// The predicted quality of one wine on the 0-10 scale.
@@ -47,7 +51,7 @@ impl Prediction for QualityPrediction {
     }
 }
 
-impl InferenceModel for WinePredictor {
+impl<F: Forward> InferenceModel for WinePredictor<F> {
     type Input = WineInput;
     type Output = QualityPrediction;
 
@@ -71,7 +75,10 @@ impl InferenceModel for WinePredictor {
     }
 
     fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
-        LoadedModel::load(artifacts).map(|loaded| Self { loaded })
+        Ok(Self {
+            card: ModelCard::load(artifacts)?,
+            network: F::load(artifacts, &GRAPH)?,
+        })
     }
 
     fn info(&self) -> Value {
@@ -80,27 +87,21 @@ impl InferenceModel for WinePredictor {
             TYPE_KEY.into(),
             json!({"type": "string", "enum": ["red", "white"]}),
         );
-        self.loaded.info(
+        self.card.info(
             "wine-quality",
             json!({
                 "output": "quality on the 0-10 scale, one decimal",
                 "input_schema": input_schema,
-                "preprocessing": self.loaded.config.preprocessing,
-                "target": self.loaded.config.target,
+                "preprocessing": self.card.config.preprocessing,
+                "target": self.card.config.target,
             }),
         )
     }
 
     fn predict(&self, inputs: &[WineInput]) -> Result<Vec<QualityPrediction>, String> {
-        let loaded = &self.loaded;
-        let input = model_input(inputs, &loaded.config.preprocessing, &loaded.device);
-        let outputs = loaded
-            .model
-            .forward(input)
-            .into_data()
-            .try_into_vec::<f32>()
-            .map_err(|e| format!("cannot read the model's output: {e:?}"))?;
-        let target = loaded.config.target;
+        let input = graph_input(inputs, &self.card.config.preprocessing);
+        let outputs = self.network.forward(input)?;
+        let target = self.card.config.target;
         Ok(outputs
             .into_iter()
             .map(|output| QualityPrediction {

@@ -5,6 +5,7 @@
 use burn::prelude::*;
 use runtime::cli::ModelInput;
 use runtime::features::{Feature, features_json, keys, refuse_unknown, take_features};
+use runtime::graph::GraphInput;
 use runtime::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -124,16 +125,25 @@ impl From<WineInput> for Map<String, Value> {
 impl ModelInput for WineInput {}
 
 /// The model's input for a batch of wines: rows standardised with the training statistics.
+pub fn graph_input(inputs: &[WineInput], preprocessing: &Standardizer) -> GraphInput {
+    let values: Vec<f32> = inputs
+        .iter()
+        .flat_map(|input| preprocessing.apply(&input.row()))
+        .collect();
+    GraphInput::F32 {
+        shape: vec![inputs.len(), NUM_INPUTS],
+        values,
+    }
+}
+
+/// [`graph_input`] as a Burn tensor, for training and evaluation.
 pub fn model_input(
     inputs: &[WineInput],
     preprocessing: &Standardizer,
     device: &Device,
 ) -> Tensor<2> {
-    let values: Vec<f32> = inputs
-        .iter()
-        .flat_map(|input| preprocessing.apply(&input.row()))
-        .collect();
-    Tensor::from_data(TensorData::new(values, [inputs.len(), NUM_INPUTS]), device)
+    runtime::graph::f32_tensor(graph_input(inputs, preprocessing), device)
+        .expect("graph_input makes a rank-2 F32 tensor")
 }
 
 /// How the quality score is scaled for the model (fitted on the training split).

@@ -112,7 +112,7 @@ pub(crate) fn build_wasm_with(toolchain: WasmToolchain, crates: &[String]) -> Re
             let mut command = cargo();
             command.args(["build", "--profile", WASM_PROFILE, "--target", WASM_TARGET]);
             for name in &crates {
-                command.args(["-p", name]);
+                command.args(["-p", name, "--features", &format!("{name}/named")]);
             }
             run(&mut command)?;
             target_dir().join(WASM_TARGET).join(WASM_PROFILE)
@@ -122,7 +122,11 @@ pub(crate) fn build_wasm_with(toolchain: WasmToolchain, crates: &[String]) -> Re
     let output_dir = wasm_output_dir();
     fs::create_dir_all(&output_dir)?;
     let mut modules = Vec::new();
-    for name in &crates {
+    // Each crate builds both kinds: the self-contained modules come first, in the order asked,
+    // then the named-graph ones.
+    let named = crates.iter().map(|name| format!("{name}-named"));
+    let module_names = crates.iter().cloned().chain(named);
+    for name in module_names {
         let built = built_dir.join(format!("{name}.wasm"));
         let module = output_dir.join(format!("{name}.wasm"));
         if built != module {
@@ -172,7 +176,7 @@ fn build_std(crates: &[String]) -> Result<PathBuf> {
         .args(["-Zbuild-std=std,panic_abort", "--target-dir"])
         .arg(&target_dir);
     for name in crates {
-        command.args(["-p", name]);
+        command.args(["-p", name, "--features", &format!("{name}/named")]);
     }
     run(&mut command)?;
     Ok(target_dir.join(WASM_TARGET).join(WASM_PROFILE))

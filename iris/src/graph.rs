@@ -1,0 +1,40 @@
+//! The network as a graph of plain tensors: its signature, and its forward pass on Burn (what
+//! the self-contained module runs inside the sandbox, and what a wasi-nn host runs for the
+//! named graph `iris`).
+
+use runtime::artifacts::{Artifacts, LoadedModel};
+use runtime::graph::{Forward, GraphInput, GraphSpec, TensorDesc, TensorKind};
+
+use crate::config::IrisConfig;
+
+/// Standardised measurements in, class logits out.
+pub const GRAPH: GraphSpec = GraphSpec {
+    name: "iris",
+    input: TensorDesc {
+        name: "features",
+        kind: TensorKind::F32,
+        shape: &[-1, 4],
+    },
+    output: TensorDesc {
+        name: "logits",
+        kind: TensorKind::F32,
+        shape: &[-1, 3],
+    },
+};
+
+/// The trained network, loaded from its artifacts.
+#[derive(Debug)]
+pub struct IrisGraph {
+    loaded: LoadedModel<IrisConfig>,
+}
+
+impl Forward for IrisGraph {
+    fn load(artifacts: &Artifacts<'_>, _spec: &GraphSpec) -> Result<Self, String> {
+        LoadedModel::load(artifacts).map(|loaded| Self { loaded })
+    }
+
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+        let features = runtime::graph::f32_tensor(input, &self.loaded.device)?;
+        runtime::graph::output_values(self.loaded.model.forward(features))
+    }
+}

@@ -1,0 +1,8 @@
+#![recursion_limit = "256"]
+//! `mnist-inference-named`: the same command line as `mnist-inference`, with no weights inside:
+//! the network is the host's wasi-nn graph `mnist` (`model-server run --graph mnist=artifacts/mnist`).
+
+runtime::named_module!(
+    mnist::inference::MnistPredictor<runtime::named::HostGraph>,
+    "mnist"
+);

@@ -1,0 +1,224 @@
+//! A model's forward pass as a function of plain tensors, apart from where it runs: inside the
+//! module on the weights it embeds, or in the host as a wasi-nn *named graph* that the module
+//! asks for by name (`<algo>-inference-named.wasm`). Everything around it (parsing, validation,
+//! preprocessing into the graph's input, decoding the output) is the same code either way.
+
+use crate::artifacts::Artifacts;
+
+/// The element type of a graph tensor (wasi-nn's `tensor-type` values the graphs use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TensorKind {
+    F32,
+    U8,
+}
+
+impl TensorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TensorKind::F32 => "F32",
+            TensorKind::U8 => "U8",
+        }
+    }
+}
+
+/// One tensor of a graph's signature; `-1` in `shape` is the batch (or another free) axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorDesc {
+    pub name: &'static str,
+    pub kind: TensorKind,
+    pub shape: &'static [i64],
+}
+
+/// What a named graph takes and gives: one input tensor and one F32 output of
+/// `output_columns` values per input row. A host also gives output 1, [`IDENTITY_OUTPUT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphSpec {
+    /// The graph's name, `load_by_name`'s argument: the algorithm (`iris`).
+    pub name: &'static str,
+    pub input: TensorDesc,
+    pub output: TensorDesc,
+}
+
+impl GraphSpec {
+    /// Values per input row in the output (the output's last axis).
+    pub fn output_columns(&self) -> usize {
+        self.output
+            .shape
+            .last()
+            .map_or(1, |&n| usize::try_from(n).unwrap_or(1))
+    }
+}
+
+/// Output index 1 of every named graph: the SHA-256 (64 hex digits, ASCII) of the `model.bpk`
+/// the host serves, so a module refuses a host whose model is not the one its preprocessing
+/// and `--info` were built for, instead of answering wrongly.
+pub const IDENTITY_OUTPUT: u32 = 1;
+/// Length of the identity output.
+pub const IDENTITY_BYTES: usize = 64;
+
+/// A graph's input: the preprocessed batch, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GraphInput {
+    F32 { shape: Vec<usize>, values: Vec<f32> },
+    U8 { shape: Vec<usize>, values: Vec<u8> },
+}
+
+impl GraphInput {
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            GraphInput::F32 { shape, .. } | GraphInput::U8 { shape, .. } => shape,
+        }
+    }
+
+    pub fn kind(&self) -> TensorKind {
+        match self {
+            GraphInput::F32 { .. } => TensorKind::F32,
+            GraphInput::U8 { .. } => TensorKind::U8,
+        }
+    }
+
+    /// Rows in the batch (the first axis).
+    pub fn rows(&self) -> usize {
+        self.shape().first().copied().unwrap_or(0)
+    }
+
+    /// The elements as little-endian bytes, wasi-nn's tensor data.
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        match self {
+            GraphInput::F32 { values, .. } => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            GraphInput::U8 { values, .. } => values.clone(),
+        }
+    }
+
+    /// Reads a tensor received as wasi-nn data, checking it against `desc`: its type, its rank,
+    /// its fixed axes, and that the data fills the shape exactly.
+    pub fn from_le_bytes(
+        desc: &TensorDesc,
+        kind: TensorKind,
+        shape: Vec<usize>,
+        data: &[u8],
+    ) -> Result<Self, String> {
+        if kind != desc.kind {
+            return Err(format!(
+                "input '{}' must be {}, not {}",
+                desc.name,
+                desc.kind.name(),
+                kind.name()
+            ));
+        }
+        let fits = shape.len() == desc.shape.len()
+            && shape
+                .iter()
+                .zip(desc.shape)
+                .all(|(&got, &want)| want < 0 || i64::try_from(got) == Ok(want));
+        if !fits {
+            return Err(format!(
+                "input '{}' has shape {shape:?}; the graph takes {:?} (-1: any)",
+                desc.name, desc.shape
+            ));
+        }
+        let elements = shape
+            .iter()
+            .try_fold(1usize, |n, &axis| n.checked_mul(axis))
+            .ok_or_else(|| format!("input '{}' has an impossible shape {shape:?}", desc.name))?;
+        let width = match kind {
+            TensorKind::F32 => 4,
+            TensorKind::U8 => 1,
+        };
+        if elements.checked_mul(width) != Some(data.len()) {
+            return Err(format!(
+                "input '{}' of shape {shape:?} needs {} bytes, got {}",
+                desc.name,
+                elements.saturating_mul(width),
+                data.len()
+            ));
+        }
+        Ok(match kind {
+            TensorKind::F32 => GraphInput::F32 {
+                shape,
+                values: data
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+            },
+            TensorKind::U8 => GraphInput::U8 {
+                shape,
+                values: data.to_vec(),
+            },
+        })
+    }
+}
+
+/// Where a predictor's forward pass runs: the embedded network (each algorithm's `*Graph`, on
+/// Burn) or the host's named graph ([`crate::named::HostGraph`]). A predictor is generic over
+/// it, so a module built with the host's graph contains no network code and no weights.
+pub trait Forward: Sized {
+    /// Made ready from the module's artifacts (the embedded kind loads the weights; the named
+    /// kind only remembers which model it was built for).
+    fn load(artifacts: &Artifacts<'_>, spec: &GraphSpec) -> Result<Self, String>;
+
+    /// The output for `input`: `input.rows() * spec.output_columns()` values.
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String>;
+}
+
+/// A graph input as a Burn tensor of rank `D`, for the embedded networks.
+#[cfg(feature = "burn")]
+pub fn f32_tensor<const D: usize>(
+    input: GraphInput,
+    device: &burn::tensor::Device,
+) -> Result<burn::tensor::Tensor<D>, String> {
+    let GraphInput::F32 { shape, values } = input else {
+        return Err("the graph takes an F32 tensor".into());
+    };
+    if shape.len() != D {
+        return Err(format!("the graph takes a rank-{D} tensor, not {shape:?}"));
+    }
+    Ok(burn::tensor::Tensor::from_data(
+        burn::tensor::TensorData::new(values, shape),
+        device,
+    ))
+}
+
+/// A network's output tensor as row-major values.
+#[cfg(feature = "burn")]
+pub fn output_values<const D: usize>(output: burn::tensor::Tensor<D>) -> Result<Vec<f32>, String> {
+    output
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| format!("cannot read the model's output: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DESC: TensorDesc = TensorDesc {
+        name: "features",
+        kind: TensorKind::F32,
+        shape: &[-1, 2],
+    };
+
+    #[test]
+    fn a_tensor_round_trips_through_its_bytes() {
+        let input = GraphInput::F32 {
+            shape: vec![2, 2],
+            values: vec![1.0, -2.5, 3.25, 0.0],
+        };
+        let back =
+            GraphInput::from_le_bytes(&DESC, TensorKind::F32, vec![2, 2], &input.to_le_bytes());
+        assert_eq!(back, Ok(input));
+    }
+
+    #[test]
+    fn a_tensor_that_does_not_fit_the_graph_is_named() {
+        let bytes = [0u8; 12];
+        let wrong_type = GraphInput::from_le_bytes(&DESC, TensorKind::U8, vec![1, 2], &bytes);
+        assert!(wrong_type.unwrap_err().contains("must be F32"));
+        let wrong_axis = GraphInput::from_le_bytes(&DESC, TensorKind::F32, vec![1, 3], &bytes);
+        assert!(wrong_axis.unwrap_err().contains("shape [1, 3]"));
+        let short = GraphInput::from_le_bytes(&DESC, TensorKind::F32, vec![2, 2], &bytes);
+        assert!(short.unwrap_err().contains("needs 16 bytes, got 12"));
+        let huge = GraphInput::from_le_bytes(&DESC, TensorKind::F32, vec![usize::MAX, 2], &bytes);
+        assert!(huge.unwrap_err().contains("impossible shape"));
+    }
+}

@@ -1,0 +1,105 @@
+//! Named graphs behind wasi-nn: the graph index, and graphs in worker processes, where a
+//! worker killed in the middle of a request fails that request only and is replaced.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Server;
+use serde_json::{Value, json};
+
+const IMAGE_SIDE: usize = 28;
+
+fn mnist_named_server(args: &[&str]) -> Server {
+    let module = std::fs::read(test_kit::process::wasm_module("mnist-inference-named")).unwrap();
+    let graph = format!(
+        "mnist={}",
+        test_kit::training::committed_dir("mnist").display()
+    );
+    let mut all = vec!["--graph", graph.as_str()];
+    all.extend_from_slice(args);
+    Server::start(&[("mnist-inference-named.wasm".to_owned(), module)], &all)
+}
+
+/// The first MNIST test image (a 7) as an inference request.
+fn seven() -> Value {
+    let image: Vec<f64> = serde_json::from_str(mnist::inference::EXAMPLE_SEVEN).unwrap();
+    json!({"inputs": [{"name": "image", "shape": [1, IMAGE_SIDE, IMAGE_SIDE], "datatype": "FP32", "data": image}]})
+}
+
+fn answer(reply: &common::Reply) -> String {
+    reply.json()["outputs"][0]["data"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The processes the server started (its graph workers).
+fn children(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let path = task.unwrap().path().join("children");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        children.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    children
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn the_graph_index_states_each_graphs_tensors() {
+    let server = mnist_named_server(&[]);
+    let index = server.get("/v2/graphs").json();
+    let graph = &index["graphs"][0];
+    assert_eq!(graph["name"], "mnist");
+    assert_eq!(graph["inputs"][0]["datatype"], "F32");
+    assert_eq!(graph["inputs"][0]["shape"], json!([-1, 1, 28, 28]));
+    assert_eq!(graph["outputs"][0]["shape"], json!([-1, 10]));
+    assert_eq!(graph["outputs"][1]["name"], "model_sha256");
+    let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(answer(&reply), "7");
+}
+
+/// A worker stopped, then killed, while it holds a request: that request fails with 500 and
+/// a message saying the worker died; the server replaces the worker and the next requests are
+/// answered.
+#[test]
+fn a_graph_worker_killed_mid_request_fails_only_that_request() {
+    let server = mnist_named_server(&["--graph-workers", "1"]);
+    let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let workers = children(server.pid());
+    assert_eq!(workers.len(), 1, "one worker for one graph: {workers:?}");
+    let worker = workers[0];
+    signal(worker, "STOP");
+    let request = seven();
+    let failed = std::thread::scope(|scope| {
+        let in_flight = scope.spawn(|| server.post_json("/v2/models/mnist-named/infer", &request));
+        // The request reaches the stopped worker and waits for it.
+        std::thread::sleep(Duration::from_millis(500));
+        signal(worker, "KILL");
+        in_flight.join().unwrap()
+    });
+    assert_eq!(failed.status, 500, "{}", failed.text());
+    let message = failed.error(500);
+    assert!(message.contains("graph 'mnist' failed"), "{message}");
+    for _ in 0..3 {
+        let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(answer(&reply), "7");
+    }
+    let replaced = children(server.pid());
+    assert_eq!(replaced.len(), 1, "{replaced:?}");
+    assert_ne!(replaced[0], worker, "a new worker");
+}
