@@ -13,6 +13,7 @@ mod bench;
 mod demo;
 mod fuzz;
 mod module_bench;
+mod named_bench;
 mod paths;
 mod process;
 mod serve;
@@ -40,12 +41,14 @@ Commands:
   baseline         the AG News TF-IDF + logistic-regression baseline (scikit-learn, installed
                    into a virtual environment under the target directory) on the committed
                    model's split; writes artifacts/ag-news/baseline.json
-  bench [modules|serve]
+  bench [modules|serve|named]
                    MNIST training throughput (flex, ndarray, PyTorch CPU when installed:
                    BENCH_PYTHON) and where a step's time goes; every inference module's size,
                    start-up and per-item cost natively and under wasmtime, wasmi and Node.js
                    (`modules`: only these); the model server under wrk beside `wasmtime run`
                    per request, MLServer and the in-process floor (`serve`: only this);
+                   the named-graph modules beside the self-contained ones, with the graph
+                   in the server and in worker processes (`named`: only this);
                    writes BENCHMARKS.md
   fuzz [--short] [SECONDS]
                    every cargo-fuzz target (fuzz/fuzz_targets/) for SECONDS each (default

@@ -19,21 +19,21 @@ use crate::setup::{ensure_venv, ensure_wasmtime, wasm_toolchain};
 use crate::wasm::{build_wasm_with, wasm_output_dir};
 
 /// How long each load runs; short enough for CI-sized runs, long enough for stable medians.
-const LOAD_SECONDS: u32 = 5;
+pub(crate) const LOAD_SECONDS: u32 = 5;
 const MODELS: [&str; 4] = ["iris", "wine-quality", "mnist", "ag-news"];
 const MLSERVER: &[&str] = &["mlserver==1.7.1", "mlserver-sklearn==1.7.1"];
 
 /// One load run's figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Load {
-    requests_per_second: f64,
-    mean_ms: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+pub(crate) struct Load {
+    pub(crate) requests_per_second: f64,
+    pub(crate) mean_ms: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
 }
 
 /// A server process killed when dropped.
-struct Process(Child);
+pub(crate) struct Process(Child);
 
 impl Drop for Process {
     fn drop(&mut self) {
@@ -122,7 +122,7 @@ pub(crate) fn serving_section(machine_cores: usize) -> Result<String> {
 }
 
 /// model-server on a free loopback port over the built modules; (process, base URL).
-fn start_model_server(extra: &[&str]) -> Result<(Process, String)> {
+pub(crate) fn start_model_server(extra: &[&str]) -> Result<(Process, String)> {
     let mut child = Command::new(target_dir().join("release/model-server"))
         .args(extra)
         .arg("--models")
@@ -175,7 +175,7 @@ fn wait_ready(url: &str) -> Result<()> {
 }
 
 /// One bounded wrk run posting `body` to `url` with `connections` connections.
-fn wrk(url: &str, body: &Path, connections: usize) -> Result<Load> {
+pub(crate) fn wrk(url: &str, body: &Path, connections: usize) -> Result<Load> {
     let script = target_dir().join("bench-serving/post.lua");
     std::fs::write(
         &script,
@@ -282,7 +282,7 @@ fn mlserver_rows(concurrency: &[usize]) -> Result<String> {
     ))
 }
 
-fn ensure_wrk() -> Result<()> {
+pub(crate) fn ensure_wrk() -> Result<()> {
     if Command::new("wrk").arg("--version").output().is_ok() {
         return Ok(());
     }
