@@ -31,8 +31,9 @@ Commands:
                    and the OIP clients (tritonclient, kserve) in a virtual environment
   wasm [--precompile] [CRATE...]
                    build inference modules (default: all) to
-                   target/wasm32-wasip1/release/<crate>.wasm and print their SHA-256 and
-                   SHA3-256; --precompile also writes <crate>.cwasm with `wasmtime compile`
+                   target/wasm32-wasip1/release/<crate>.wasm and, the named-graph kind,
+                   <crate>-named.wasm, and print their SHA-256 and SHA3-256; --precompile
+                   also writes <crate>.cwasm with `wasmtime compile`
   demo             the main job: set up, train Iris on the CPU, build its wasm module and
                    predict a sample under wasmtime
   test             set up, check formatting and lints, build the wasm modules, run every

@@ -1,4 +1,5 @@
-//! `cargo xtask wasm [--precompile] [CRATE...]`: builds inference modules with the toolchain
+//! `cargo xtask wasm [--precompile] [CRATE...]`: builds inference modules (both kinds: the
+//! self-contained `<crate>.wasm` and the named-graph `<crate>-named.wasm`) with the toolchain
 //! setup chose, in the `wasm` profile (whole-program LTO, stripped), prints each module's
 //! SHA-256 and SHA3-256 (what Cocos AI manifests pin), and with `--precompile` also writes
 //! `<crate>.cwasm`, compiled ahead of time by the wasmtime CLI.
