@@ -3,6 +3,7 @@
 //! (its arguments, stdin, capped stdout and stderr, frozen clocks; no files, sockets or
 //! environment), and what became of it.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -262,6 +263,9 @@ pub(crate) enum Stopped {
     Output(usize),
     Trap(String),
     Instantiate(String),
+    /// A host call panicked on what the module passed it (wasmtime-wasi-nn's witx glue does on
+    /// some bad guest pointers).
+    HostPanic(String),
 }
 
 impl std::fmt::Display for Stopped {
@@ -279,14 +283,21 @@ impl std::fmt::Display for Stopped {
             }
             Stopped::Trap(message) => write!(f, "trapped: {message}"),
             Stopped::Instantiate(message) => write!(f, "could not be instantiated: {message}"),
+            Stopped::HostPanic(message) => {
+                write!(f, "made a host call fail ({message})")
+            }
         }
     }
 }
 
 impl Run {
-    /// Instantiates `pre` in this store and calls `entry` (`_start`, or an initialiser).
+    /// Instantiates `pre` in this store and calls `entry` (`_start`, or an initialiser). A host
+    /// call that panics fails this run only: the store, and the instance with it, are dropped.
     pub(crate) async fn call(mut self, pre: &InstancePre<Guest>, entry: &str) -> (Outcome, Usage) {
-        let (result, usage) = self.call_in_place(pre, entry).await;
+        let (result, usage) = match catch_panic(self.call_in_place(pre, entry)).await {
+            Ok(finished) => finished,
+            Err(message) => (Err(Stopped::HostPanic(message)), Usage::default()),
+        };
         // WASI writes stop at the pipe's capacity (the guest sees an error and may loop, exit
         // or trap): a full pipe means the answer was cut off, whatever happened next.
         let stdout = self.stdout.contents();
@@ -355,4 +366,27 @@ impl Run {
             Stopped::Instantiate(first_line)
         }
     }
+}
+
+/// `future`'s output, or the message of a panic raised while it was polled.
+async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::task::Poll;
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|context| {
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(context))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    })
+    .await
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }

@@ -15,9 +15,15 @@ const METADATA: &str = r#"{\"name\": \"hostile\", \"platform\": \"wat\", \"input
 
 /// A module whose `_start` prints valid metadata for `--oip-metadata` and otherwise runs `body`.
 fn hostile(body: &str) -> Vec<u8> {
+    hostile_with("", body)
+}
+
+/// [`hostile`] with more imports.
+fn hostile_with(imports: &str, body: &str) -> Vec<u8> {
     let length = METADATA.replace("\\\"", "\"").len();
     let wat = format!(
         r#"(module
+  {imports}
   (import "wasi_snapshot_preview1" "args_get" (func $args (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 2)
@@ -53,6 +59,15 @@ fn traps() -> Vec<u8> {
     hostile("unreachable")
 }
 
+/// Asks wasi-nn for a graph whose name lies outside its memory: wasmtime-wasi-nn's glue panics
+/// on it instead of returning an error.
+fn abuses_wasi_nn() -> Vec<u8> {
+    hostile_with(
+        r#"(import "wasi_ephemeral_nn" "load_by_name" (func $load (param i32 i32 i32) (result i32)))"#,
+        "(drop (call $load (i32.const 131000) (i32.const 4096) (i32.const 0)))",
+    )
+}
+
 /// A module that runs `body` always, metadata or not: it misbehaves while loading.
 fn misbehaves_at_load(body: &str, imports: &str) -> Vec<u8> {
     let wat = format!(
@@ -77,6 +92,7 @@ fn files() -> Vec<(String, Vec<u8>)> {
         ("balloon.wasm".to_owned(), grows_memory_forever()),
         ("flood.wasm".to_owned(), floods_stdout()),
         ("trap.wasm".to_owned(), traps()),
+        ("nn-abuse.wasm".to_owned(), abuses_wasi_nn()),
         ("hang-at-load.wasm".to_owned(), misbehaves_at_load("(loop $l (br $l))", "")),
         ("trap-at-load.wasm".to_owned(), misbehaves_at_load("unreachable", "")),
         (
@@ -136,6 +152,7 @@ fn each_hostile_model_fails_only_its_own_request_with_the_reason() {
         ("balloon", "beyond its limit of 64 MiB"),
         ("flood", "more than its output limit of 1048576 bytes"),
         ("trap", "trapped"),
+        ("nn-abuse", "made a host call fail"),
     ] {
         let reply = server.post(&format!("/v2/models/{model}/infer"), REQUEST.as_bytes());
         let message = reply.error(500);
