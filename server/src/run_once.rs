@@ -29,6 +29,12 @@ pub(crate) fn run_once(options: &RunOptions) -> Result<ExitCode> {
         .take(limits.body_bytes as u64 + 1)
         .read_to_end(&mut stdin)
         .context("cannot read stdin")?;
+    if stdin.len() > limits.body_bytes {
+        anyhow::bail!(
+            "stdin is larger than the {} KiB input limit; raise it with --max-body-kib",
+            limits.body_bytes >> 10
+        );
+    }
     let program = options
         .module
         .file_stem()

@@ -103,3 +103,32 @@ fn a_graph_worker_killed_mid_request_fails_only_that_request() {
     assert_eq!(replaced.len(), 1, "{replaced:?}");
     assert_ne!(replaced[0], worker, "a new worker");
 }
+
+/// `model-server run` refuses stdin beyond the input limit with one line naming the limit,
+/// instead of handing the module a cut-off input.
+#[test]
+fn model_server_run_refuses_stdin_over_the_input_limit() {
+    let graph = format!(
+        "iris={}",
+        test_kit::training::committed_dir("iris").display()
+    );
+    let output = test_kit::process::run_with_stdin(
+        {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_model-server"));
+            command
+                .args(["run", "--max-body-kib", "1", "--graph", &graph])
+                .arg(test_kit::process::wasm_module("iris-inference-named"))
+                .arg("-");
+            command
+        },
+        &" ".repeat(2048),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let message = test_kit::process::stderr(&output);
+    assert!(
+        message.contains("larger than the 1 KiB input limit"),
+        "{message}"
+    );
+    assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+    assert!(output.stdout.is_empty());
+}

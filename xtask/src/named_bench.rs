@@ -9,12 +9,9 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::paths::{target_dir, workspace_root};
-use crate::process::{cargo, run, stdout_of};
-use crate::serve_bench::ensure_wrk;
-use crate::serve_bench::{LOAD_SECONDS, start_model_server, wrk};
-use crate::setup::wasm_toolchain;
-use crate::wasm::{build_wasm_with, wasm_output_dir};
+use crate::paths::workspace_root;
+use crate::serve_bench::{LOAD_SECONDS, prepare_serving, start_model_server, wrk};
+use crate::wasm::wasm_output_dir;
 
 /// (graph, request body file, what one request is).
 const CASES: [(&str, &str, &str); 4] = [
@@ -27,22 +24,7 @@ const CASES: [(&str, &str, &str); 4] = [
 const WORKERS: usize = 2;
 
 pub(crate) fn named_section(machine_cores: usize) -> Result<String> {
-    ensure_wrk()?;
-    build_wasm_with(wasm_toolchain()?, &[])?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "model-server",
-        "--examples",
-        "--bins",
-    ]))?;
-    let bodies = target_dir().join("bench-serving");
-    stdout_of(
-        std::process::Command::new(target_dir().join("release/examples/serving_floor"))
-            .arg(&bodies),
-    )
-    .context("the request bodies were not written")?;
+    let (bodies, _floor) = prepare_serving()?;
     write_mnist_batch(&bodies, 100)?;
     let graphs: Vec<String> = ["iris", "mnist", "ag-news"]
         .iter()

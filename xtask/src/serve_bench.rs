@@ -43,22 +43,8 @@ impl Drop for Process {
 }
 
 pub(crate) fn serving_section(machine_cores: usize) -> Result<String> {
-    ensure_wrk()?;
     let wasmtime = ensure_wasmtime()?;
-    build_wasm_with(wasm_toolchain()?, &[])?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "model-server",
-        "--examples",
-        "--bins",
-    ]))?;
-    let bodies = target_dir().join("bench-serving");
-    let floor: Value = serde_json::from_str(
-        &stdout_of(Command::new(target_dir().join("release/examples/serving_floor")).arg(&bodies))
-            .context("the in-process floor did not run")?,
-    )?;
+    let (bodies, floor) = prepare_serving()?;
     let server = start_model_server(&[])?;
     let concurrency = [1, 2 * machine_cores];
     let mut text = String::new();
@@ -119,6 +105,27 @@ pub(crate) fn serving_section(machine_cores: usize) -> Result<String> {
     drop(plain);
     text.push_str(&mlserver_rows(&concurrency)?);
     Ok(text)
+}
+
+/// What both serving benchmarks need: wrk, the modules, model-server and its examples built;
+/// the request bodies written (by the in-process floor, which also gives its figures).
+pub(crate) fn prepare_serving() -> Result<(PathBuf, Value)> {
+    ensure_wrk()?;
+    build_wasm_with(wasm_toolchain()?, &[])?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "model-server",
+        "--examples",
+        "--bins",
+    ]))?;
+    let bodies = target_dir().join("bench-serving");
+    let floor: Value = serde_json::from_str(
+        &stdout_of(Command::new(target_dir().join("release/examples/serving_floor")).arg(&bodies))
+            .context("the in-process floor did not run")?,
+    )?;
+    Ok((bodies, floor))
 }
 
 /// model-server on a free loopback port over the built modules; (process, base URL).
@@ -282,7 +289,7 @@ fn mlserver_rows(concurrency: &[usize]) -> Result<String> {
     ))
 }
 
-pub(crate) fn ensure_wrk() -> Result<()> {
+fn ensure_wrk() -> Result<()> {
     if Command::new("wrk").arg("--version").output().is_ok() {
         return Ok(());
     }
