@@ -5,8 +5,9 @@
 //! The graph starts at the article text, not at token ids: the vocabulary (337 KB) is part of
 //! the trained model and stays with it, so a named-graph module carries none of it.
 
+use burn::tensor::Device;
 use runtime::artifacts::{Artifacts, LoadedModel};
-use runtime::graph::{Forward, GraphInput, GraphSpec, TensorDesc, TensorKind};
+use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
 use crate::config::AgNewsConfig;
 use crate::input::model_input;
@@ -51,12 +52,18 @@ pub struct AgNewsGraph {
     tokenizer: Tokenizer,
 }
 
-impl Forward for AgNewsGraph {
-    fn load(artifacts: &Artifacts<'_>, _spec: &GraphSpec) -> Result<Self, String> {
-        let loaded = LoadedModel::load(artifacts)?;
+impl LoadOn for AgNewsGraph {
+    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, String> {
+        let loaded = LoadedModel::load_on(artifacts, device)?;
         let tokenizer: Tokenizer = serde_json::from_slice(artifacts.extra(VOCAB_JSON)?)
             .map_err(|e| format!("the embedded {VOCAB_JSON} is invalid: {e}"))?;
         Ok(Self { loaded, tokenizer })
+    }
+}
+
+impl Forward for AgNewsGraph {
+    fn load(artifacts: &Artifacts<'_>, _spec: &GraphSpec) -> Result<Self, String> {
+        Self::load_on(artifacts, Device::flex())
     }
 
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {

@@ -2,8 +2,9 @@
 //! the self-contained module runs inside the sandbox, and what a wasi-nn host runs for the
 //! named graph `iris`).
 
+use burn::tensor::Device;
 use runtime::artifacts::{Artifacts, LoadedModel};
-use runtime::graph::{Forward, GraphInput, GraphSpec, TensorDesc, TensorKind};
+use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
 use crate::config::IrisConfig;
 
@@ -28,9 +29,15 @@ pub struct IrisGraph {
     loaded: LoadedModel<IrisConfig>,
 }
 
+impl LoadOn for IrisGraph {
+    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, String> {
+        LoadedModel::load_on(artifacts, device).map(|loaded| Self { loaded })
+    }
+}
+
 impl Forward for IrisGraph {
     fn load(artifacts: &Artifacts<'_>, _spec: &GraphSpec) -> Result<Self, String> {
-        LoadedModel::load(artifacts).map(|loaded| Self { loaded })
+        Self::load_on(artifacts, Device::flex())
     }
 
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {

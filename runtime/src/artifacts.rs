@@ -194,14 +194,20 @@ mod loaded {
         pub report: Value,
         /// SHA-256 of `model.bpk`.
         pub model_sha256: String,
-        /// Inference runs on burn's pure-Rust flex backend, natively and in wasm.
+        /// Where the network lives: burn's pure-Rust flex backend in every module, or the
+        /// device a host chose for its graphs.
         pub device: Device,
     }
 
     impl<C: ArtifactConfig> LoadedModel<C> {
-        /// Parses the artifacts and loads the record into the network the config describes.
-        /// Every failure is a message naming the artifact, never a panic.
+        /// Parses the artifacts and loads the record into the network the config describes, on
+        /// flex. Every failure is a message naming the artifact, never a panic.
         pub fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
+            Self::load_on(artifacts, Device::flex())
+        }
+
+        /// [`LoadedModel::load`] onto `device`.
+        pub fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, String> {
             if artifacts.model_bpk.is_empty() {
                 return Err("the embedded model.bpk is empty".into());
             }
@@ -213,7 +219,6 @@ mod loaded {
             let record =
                 ModuleRecord::from_bytes(Bytes::from_bytes_vec(artifacts.model_bpk.to_vec()))
                     .map_err(|e| format!("the embedded model.bpk is invalid: {e}"))?;
-            let device = Device::flex();
             let model = config
                 .build_model(&Empty(&device))
                 .try_load_record(record)

@@ -161,6 +161,13 @@ pub trait Forward: Sized {
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String>;
 }
 
+/// An embedded network that a native host can load onto the Burn device it chose (flex, or a
+/// wgpu adapter); [`Forward::load`] is this on flex.
+#[cfg(feature = "burn")]
+pub trait LoadOn: Forward {
+    fn load_on(artifacts: &Artifacts<'_>, device: burn::tensor::Device) -> Result<Self, String>;
+}
+
 /// A graph input as a Burn tensor of rank `D`, for the embedded networks.
 #[cfg(feature = "burn")]
 pub fn f32_tensor<const D: usize>(

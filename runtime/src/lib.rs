@@ -9,6 +9,7 @@
 //! - [`classes`]: a classifier's answer and its `--json` shape;
 //! - [`graph`]: the forward pass as a function of plain tensors, embedded or the host's
 //!   named graph ([`named`], feature `named`: wasi-nn's `load_by_name`);
+//! - [`device`]: the Burn device a native forward pass or training uses (flex, or wgpu);
 //! - [`features`]: inputs made of named, range-checked numbers, listed once per model;
 //! - [`settings`]: what `config.json` and `metrics.json` record about a training run;
 //! - [`strict_json`]: JSON read so that no input can be understood two ways;
@@ -18,6 +19,8 @@
 pub mod artifacts;
 pub mod classes;
 pub mod cli;
+#[cfg(feature = "burn")]
+pub mod device;
 pub mod digest;
 pub mod features;
 pub mod graph;

@@ -43,8 +43,9 @@ pub(crate) struct AppState {
 
 type Shared = Arc<AppState>;
 
-pub(crate) fn router(state: Shared, max_body: usize) -> Router {
-    Router::new()
+/// The API; with `site` (`--web DIR`), the assembled browser page at `/` for every other path.
+pub(crate) fn router(state: Shared, max_body: usize, site: Option<&std::path::Path>) -> Router {
+    let api = Router::new()
         .route("/v2/health/live", get(live))
         .route("/v2/health/ready", get(ready))
         .route("/v2", get(server_metadata))
@@ -71,9 +72,12 @@ pub(crate) fn router(state: Shared, max_body: usize) -> Router {
         )
         .route("/models/{name}", post(plain))
         .route("/v2/graphs", get(graphs))
-        .route("/metrics", get(metrics))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(max_body))
+        .route("/metrics", get(metrics));
+    let api = match site {
+        Some(site) => api.fallback_service(web::router(site)),
+        None => api.fallback(not_found),
+    };
+    api.layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(
             max_body,
             refuse_announced_oversize,

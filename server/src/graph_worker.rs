@@ -1,11 +1,12 @@
 //! Named graphs in worker processes (`--graph-workers N`): each graph's Burn code runs in N
-//! processes of its own (`model-server graph-worker ALGO=DIR`), so a fault in native model
+//! processes of its own (`model-server graph-worker ALGO=DIR [--graph-device ...]`), so a fault in native model
 //! code, or memory it leaks, ends a worker and fails only the requests it was serving. The
 //! server starts a new worker for the next request. A request whose worker does not answer
 //! within the deadline is failed and the worker killed.
 //!
 //! The pipe protocol, little-endian, one request at a time per worker:
-//! - the worker, once loaded: status 0 and the model's SHA-256 (64 ASCII bytes);
+//! - the worker, once loaded: status 0 and the model's SHA-256 (64 ASCII bytes), a newline and
+//!   the device it computes on;
 //! - a request: kind (u8: 0 F32, 1 U8), rank (u32), each axis (u64), data length (u64), data;
 //! - a reply: status (u8: 0 the output as F32 values, 1 an error message in UTF-8), length
 //!   (u64), payload.
@@ -19,14 +20,25 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use runtime::graph::GraphInput;
 
-use crate::graphs::{GraphSource, HostedGraph, RunGraph, load_in_process, spec_of};
+use crate::graphs::{DeviceOptions, GraphSource, HostedGraph, RunGraph, load_in_process, spec_of};
 
 /// Largest frame either side accepts: far above any batch a module's memory limit allows.
 const MAX_FRAME_BYTES: u64 = 1 << 30;
 
+/// `model-server graph-worker`'s arguments, as the server passes them.
+#[derive(Debug, clap::Parser)]
+#[command(name = "model-server graph-worker")]
+struct WorkerArgs {
+    source: GraphSource,
+    #[command(flatten)]
+    device: DeviceOptions,
+}
+
 /// `model-server graph-worker ALGO=DIR`: loads the graph, says so, answers until stdin ends.
-pub(crate) fn serve_worker(source: &str) -> ExitCode {
-    match worker_loop(source) {
+pub(crate) fn serve_worker(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    use clap::Parser;
+    let args = WorkerArgs::parse_from(args);
+    match worker_loop(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("model-server graph-worker: {error:#}");
@@ -35,12 +47,12 @@ pub(crate) fn serve_worker(source: &str) -> ExitCode {
     }
 }
 
-fn worker_loop(source: &str) -> Result<()> {
-    let source: GraphSource = source.parse().map_err(anyhow::Error::msg)?;
-    let graph = load_in_process(&source)?;
+fn worker_loop(args: &WorkerArgs) -> Result<()> {
+    let graph = load_in_process(&args.source, &args.device.acquire()?)?;
     let mut input = BufReader::new(std::io::stdin().lock());
     let mut output = BufWriter::new(std::io::stdout().lock());
-    write_reply(&mut output, 0, graph.model_sha256.as_bytes())?;
+    let hello = format!("{}\n{}", graph.model_sha256, graph.device);
+    write_reply(&mut output, 0, hello.as_bytes())?;
     loop {
         let request = match read_request(&mut input) {
             Ok(Some(request)) => request,
@@ -154,12 +166,20 @@ enum WorkerError {
 }
 
 impl Worker {
-    fn spawn(source: &GraphSource) -> Result<(Self, String)> {
+    /// Starts a worker; the model it serves and its device once it has loaded.
+    fn spawn(source: &GraphSource, device: DeviceOptions) -> Result<(Self, Hello)> {
         let exe = std::env::current_exe().context("cannot find model-server's own binary")?;
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .arg("graph-worker")
             .arg(format!("{}={}", source.name, source.dir.display()))
-            .env_clear()
+            .args(device.to_args())
+            .env_clear();
+        // A GPU driver finds its runtime directory there (the Vulkan loader warns without it).
+        if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+            command.env("XDG_RUNTIME_DIR", dir);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -176,8 +196,15 @@ impl Worker {
         let hello = worker.reply(None).map_err(|e| {
             anyhow::anyhow!("graph '{}': the worker did not start: {e:?}", source.name)
         })?;
-        let sha = String::from_utf8(hello).context("the worker's model digest")?;
-        Ok((worker, sha))
+        let hello = String::from_utf8(hello).context("the worker's greeting")?;
+        let (model_sha256, device) = hello
+            .split_once('\n')
+            .context("the worker's greeting is not a digest and a device")?;
+        let hello = Hello {
+            model_sha256: model_sha256.to_owned(),
+            device: device.to_owned(),
+        };
+        Ok((worker, hello))
     }
 
     /// Waits up to `deadline` for the worker's output to become readable.
@@ -225,9 +252,16 @@ impl Worker {
     }
 }
 
+/// What a worker says once it has loaded its graph.
+struct Hello {
+    model_sha256: String,
+    device: String,
+}
+
 /// A graph's worker processes; a request takes a free one, or waits for its turn.
 pub(crate) struct WorkerPool {
     source: GraphSource,
+    device: DeviceOptions,
     model_sha256: String,
     deadline: Duration,
     workers: Vec<Mutex<Option<Worker>>>,
@@ -240,17 +274,33 @@ impl WorkerPool {
         source: &GraphSource,
         count: usize,
         deadline: Duration,
+        device: DeviceOptions,
     ) -> Result<HostedGraph> {
         let spec = spec_of(&source.name).context("a known graph")?;
         let mut workers = Vec::with_capacity(count);
-        let mut model_sha256 = String::new();
+        let mut first: Option<Hello> = None;
         for _ in 0..count.max(1) {
-            let (worker, sha) = Worker::spawn(source)?;
-            model_sha256 = sha;
+            let (worker, hello) = Worker::spawn(source, device)?;
+            if let Some(first) = &first
+                && first.model_sha256 != hello.model_sha256
+            {
+                bail!(
+                    "graph '{}': two workers loaded different models ({} and {}): the artifacts changed on disk",
+                    source.name,
+                    first.model_sha256,
+                    hello.model_sha256
+                );
+            }
+            first.get_or_insert(hello);
             workers.push(Mutex::new(Some(worker)));
         }
+        let Hello {
+            model_sha256,
+            device: description,
+        } = first.context("at least one worker")?;
         let pool = Self {
             source: source.clone(),
+            device,
             model_sha256: model_sha256.clone(),
             deadline,
             workers,
@@ -260,6 +310,10 @@ impl WorkerPool {
             *spec,
             model_sha256,
             source.dir.clone(),
+            format!(
+                "{description}, in {} worker process(es)",
+                pool.workers.len()
+            ),
             Box::new(pool),
         ))
     }
@@ -281,11 +335,12 @@ impl RunGraph for WorkerPool {
         let name = &self.source.name;
         let mut slot = self.slot();
         if slot.is_none() {
-            let (worker, sha) = Worker::spawn(&self.source).map_err(|e| format!("{e:#}"))?;
-            if sha != self.model_sha256 {
+            let (worker, hello) =
+                Worker::spawn(&self.source, self.device).map_err(|e| format!("{e:#}"))?;
+            if hello.model_sha256 != self.model_sha256 {
                 return Err(format!(
-                    "the restarted worker serves model {sha}, not {}: the artifacts changed on disk",
-                    self.model_sha256
+                    "the restarted worker serves model {}, not {}: the artifacts changed on disk",
+                    hello.model_sha256, self.model_sha256
                 ));
             }
             tracing::info!(target: "graphs", "graph '{name}': a new worker (pid {}) replaces one that died", worker.child.id());

@@ -10,8 +10,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
 use runtime::artifacts::{Artifacts, EMBEDDED_FILES};
-use runtime::graph::{Forward, GraphInput, GraphSpec, IDENTITY_BYTES, IDENTITY_OUTPUT, TensorKind};
+use runtime::device::Adapter;
+use runtime::graph::{
+    Forward, GraphInput, GraphSpec, IDENTITY_BYTES, IDENTITY_OUTPUT, LoadOn, TensorKind,
+};
 use wasmtime_wasi_nn::backend::{
     BackendError, BackendExecutionContext, BackendGraph, Id, NamedTensor,
 };
@@ -61,6 +65,8 @@ pub(crate) struct HostedGraph {
     pub(crate) spec: GraphSpec,
     pub(crate) model_sha256: String,
     pub(crate) dir: PathBuf,
+    /// The Burn device its forward pass runs on (`flex`, `wgpu (NAME, Vulkan, DiscreteGpu)`).
+    pub(crate) device: String,
     runner: Box<dyn RunGraph>,
 }
 
@@ -78,12 +84,14 @@ impl HostedGraph {
         spec: GraphSpec,
         model_sha256: String,
         dir: PathBuf,
+        device: String,
         runner: Box<dyn RunGraph>,
     ) -> Self {
         Self {
             spec,
             model_sha256,
             dir,
+            device,
             runner,
         }
     }
@@ -100,6 +108,7 @@ impl HostedGraph {
             "name": self.spec.name,
             "artifacts": self.dir.display().to_string(),
             "model_sha256": self.model_sha256,
+            "device": self.device,
             "inputs": [tensor(&self.spec.input)],
             "outputs": [
                 tensor(&self.spec.output),
@@ -129,19 +138,23 @@ pub(crate) fn spec_of(name: &str) -> Option<&'static GraphSpec> {
     })
 }
 
-/// Loads the graph `source` in this process: the artifacts read once, the network built.
-pub(crate) fn load_in_process(source: &GraphSource) -> Result<HostedGraph> {
+/// Loads the graph `source` in this process onto `device`: the artifacts read once, the
+/// network built.
+pub(crate) fn load_in_process(source: &GraphSource, device: &GraphDevice) -> Result<HostedGraph> {
     match source.name.as_str() {
-        "iris" => load::<iris::graph::IrisGraph>(source, &[]),
-        "wine-quality" => load::<wine_quality::graph::WineGraph>(source, &[]),
-        "mnist" => load::<mnist::graph::MnistGraph>(source, &[]),
-        "ag-news" => load::<ag_news::graph::AgNewsGraph>(source, &[ag_news::graph::VOCAB_JSON]),
+        "iris" => load::<iris::graph::IrisGraph>(source, device, &[]),
+        "wine-quality" => load::<wine_quality::graph::WineGraph>(source, device, &[]),
+        "mnist" => load::<mnist::graph::MnistGraph>(source, device, &[]),
+        "ag-news" => {
+            load::<ag_news::graph::AgNewsGraph>(source, device, &[ag_news::graph::VOCAB_JSON])
+        }
         other => bail!("there is no Burn graph '{other}'"),
     }
 }
 
-fn load<G: Forward + Send + Sync + 'static>(
+fn load<G: LoadOn + Send + Sync + 'static>(
     source: &GraphSource,
+    device: &GraphDevice,
     extra: &[&str],
 ) -> Result<HostedGraph> {
     let spec = spec_of(&source.name).context("a known graph")?;
@@ -175,13 +188,14 @@ fn load<G: Forward + Send + Sync + 'static>(
     let model_sha256 = artifacts
         .model_sha256()
         .map_err(|e| anyhow::anyhow!("graph '{}': {e}", source.name))?;
-    let network = G::load(&artifacts, spec).map_err(|e| {
+    let network = G::load_on(&artifacts, device.device.clone()).map_err(|e| {
         anyhow::anyhow!("graph '{}' from {}: {e}", source.name, source.dir.display())
     })?;
     Ok(HostedGraph::new(
         *spec,
         model_sha256,
         source.dir.clone(),
+        device.description.clone(),
         Box::new(InProcess(network)),
     ))
 }
@@ -338,20 +352,109 @@ pub(crate) enum Placement {
     Workers(usize, std::time::Duration),
 }
 
-/// Loads every `--graph`; the first failure names the graph.
-pub(crate) fn load_all(sources: &[GraphSource], placement: Placement) -> Result<Graphs> {
+/// Loads every `--graph`; the first failure names the graph. In-process graphs share one
+/// device, acquired only when there is a graph to run on it.
+pub(crate) fn load_all(
+    sources: &[GraphSource],
+    placement: Placement,
+    device: DeviceOptions,
+) -> Result<Graphs> {
     let mut seen = std::collections::BTreeSet::new();
-    let mut hosted = Vec::new();
     for source in sources {
         if !seen.insert(source.name.clone()) {
             bail!("--graph {} is given twice", source.name);
         }
-        hosted.push(match placement {
-            Placement::InProcess => load_in_process(source)?,
-            Placement::Workers(count, deadline) => {
-                crate::graph_worker::WorkerPool::start(source, count, deadline)?
-            }
-        });
     }
+    let hosted = match placement {
+        _ if sources.is_empty() => Vec::new(),
+        Placement::InProcess => {
+            let device = device.acquire()?;
+            sources
+                .iter()
+                .map(|source| load_in_process(source, &device))
+                .collect::<Result<_>>()?
+        }
+        Placement::Workers(count, deadline) => sources
+            .iter()
+            .map(|source| crate::graph_worker::WorkerPool::start(source, count, deadline, device))
+            .collect::<Result<_>>()?,
+    };
     Ok(Graphs::new(hosted))
+}
+
+/// The Burn backend the graphs compute on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(crate) enum Backend {
+    /// burn's pure-Rust CPU backend (the modules' own)
+    #[default]
+    Flex,
+    /// a GPU through wgpu (model-server built with `--features wgpu`)
+    Wgpu,
+}
+
+/// `--graph-device`, `--graph-adapter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::Args)]
+pub(crate) struct DeviceOptions {
+    /// The Burn backend the named graphs compute on.
+    #[arg(long = "graph-device", value_enum, default_value_t)]
+    pub(crate) backend: Backend,
+    /// The wgpu adapter for --graph-device wgpu (`cpu`: a software Vulkan device).
+    #[arg(long = "graph-adapter", value_enum, default_value_t)]
+    pub(crate) adapter: Adapter,
+}
+
+/// A device acquired for the graphs, and what it is.
+#[derive(Debug, Clone)]
+pub(crate) struct GraphDevice {
+    pub(crate) device: Device,
+    pub(crate) description: String,
+}
+
+impl DeviceOptions {
+    /// The options as a graph worker's arguments.
+    pub(crate) fn to_args(self) -> [String; 4] {
+        use clap::ValueEnum;
+        let name = |value: Option<clap::builder::PossibleValue>| {
+            value.map(|v| v.get_name().to_owned()).unwrap_or_default()
+        };
+        [
+            "--graph-device".into(),
+            name(self.backend.to_possible_value()),
+            "--graph-adapter".into(),
+            self.adapter.name().into(),
+        ]
+    }
+
+    /// Acquires the device up front: a missing GPU is a one-line error at start, not a panic
+    /// at the first request.
+    pub(crate) fn acquire(self) -> Result<GraphDevice> {
+        match self.backend {
+            Backend::Flex => Ok(GraphDevice {
+                device: Device::flex(),
+                description: "flex".into(),
+            }),
+            Backend::Wgpu => wgpu_device(self.adapter),
+        }
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device(adapter: Adapter) -> Result<GraphDevice> {
+    let found = runtime::device::wgpu_device(adapter)
+        .map_err(|e| anyhow::anyhow!("--graph-device wgpu: {e}, or use --graph-device flex"))?;
+    if found.fell_back_to_software {
+        tracing::warn!(target: "graphs", "no GPU adapter found: --graph-adapter {} fell back to {}", adapter.name(), found.description);
+    }
+    Ok(GraphDevice {
+        device: found.device,
+        description: found.description,
+    })
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device(_adapter: Adapter) -> Result<GraphDevice> {
+    bail!(
+        "--graph-device wgpu: this model-server is built without wgpu; rebuild it with \
+         `cargo build --release -p model-server --features wgpu`, or use --graph-device flex"
+    )
 }

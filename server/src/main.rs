@@ -35,8 +35,7 @@ fn main() -> ExitCode {
         .nth(1)
         .is_some_and(|a| a == "graph-worker")
     {
-        let source = std::env::args().nth(2).unwrap_or_default();
-        return graph_worker::serve_worker(&source);
+        return graph_worker::serve_worker(std::env::args_os().skip(1));
     }
     if std::env::args_os().nth(1).is_some_and(|a| a == "run") {
         let options = RunOptions::parse_from(std::env::args_os().skip(1));
@@ -76,6 +75,14 @@ async fn serve(options: &Options) -> Result<()> {
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
         .max(1);
+    if let Some(site) = &options.web
+        && !site.join("index.html").is_file()
+    {
+        anyhow::bail!(
+            "--web {}: there is no index.html there; build the page with `cargo xtask web --build-only` (it lands in target/web)",
+            site.display()
+        );
+    }
     let default_limits = Limits::from_options(&options.limits, workers);
     let model_limits = model_limits(options, default_limits)?;
     // The HTTP layer reads bodies up to the largest limit; each model's own is checked after.
@@ -92,9 +99,9 @@ async fn serve(options: &Options) -> Result<()> {
         0 => graphs::Placement::InProcess,
         count => graphs::Placement::Workers(count, default_limits.deadline),
     };
-    let graphs = graphs::load_all(&options.graphs, placement)?;
+    let graphs = graphs::load_all(&options.graphs, placement, options.graph_device)?;
     for graph in graphs.hosted() {
-        tracing::info!(target: "graphs", "graph '{}' loaded from {} (model {})", graph.spec.name, graph.dir.display(), graph.model_sha256);
+        tracing::info!(target: "graphs", "graph '{}' loaded from {} (model {}) on {}", graph.spec.name, graph.dir.display(), graph.model_sha256, graph.device);
     }
     let sandbox =
         Sandbox::new(slots, mib_bytes(options.resident_mib), options.profiler)?.with_graphs(graphs);
@@ -131,7 +138,7 @@ async fn serve(options: &Options) -> Result<()> {
         loading.loaded.store(true, Ordering::Release);
         tracing::info!(target: "repository", "models loaded; the server is ready");
     });
-    let app = api::router(state, max_body);
+    let app = api::router(state, max_body, options.web.as_deref());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

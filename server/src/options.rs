@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use clap::Parser;
 
-use crate::graphs::GraphSource;
+use crate::graphs::{DeviceOptions, GraphSource};
 
 /// Serves the project's inference modules as named models over the Open Inference Protocol
 /// (KServe v2 REST), one fresh sandboxed wasmtime instance per request.
@@ -59,6 +59,14 @@ pub(crate) struct Options {
     pub(crate) graph_workers: usize,
 
     #[command(flatten)]
+    pub(crate) graph_device: DeviceOptions,
+
+    /// Serve the browser page assembled in DIR (`cargo xtask web --build-only` puts it in
+    /// target/web) at `/`: the modules run in the visitor's browser, not in the server.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) web: Option<PathBuf>,
+
+    #[command(flatten)]
     pub(crate) limits: LimitOptions,
 
     /// A limit for one model: NAME:KEY=VALUE with a KEY of the limit options above without
@@ -85,6 +93,9 @@ pub(crate) struct RunOptions {
     /// Repeatable.
     #[arg(long = "graph", value_name = "ALGO=DIR")]
     pub(crate) graphs: Vec<GraphSource>,
+
+    #[command(flatten)]
+    pub(crate) graph_device: DeviceOptions,
 
     #[command(flatten)]
     pub(crate) limits: LimitOptions,

@@ -19,7 +19,11 @@ const EXIT_STOPPED: u8 = 134;
 
 pub(crate) fn run_once(options: &RunOptions) -> Result<ExitCode> {
     let limits = Limits::from_options(&options.limits, 1);
-    let graphs = graphs::load_all(&options.graphs, graphs::Placement::InProcess)?;
+    let graphs = graphs::load_all(
+        &options.graphs,
+        graphs::Placement::InProcess,
+        options.graph_device,
+    )?;
     let sandbox = Sandbox::new(2, 0, crate::options::Profiler::None)?.with_graphs(graphs);
     sandbox.start_epoch_ticker();
     let compiled = compile(&sandbox, &options.module, None, false, &limits)?;

@@ -66,6 +66,7 @@ fn the_graph_index_states_each_graphs_tensors() {
     assert_eq!(graph["inputs"][0]["shape"], json!([-1, 1, 28, 28]));
     assert_eq!(graph["outputs"][0]["shape"], json!([-1, 10]));
     assert_eq!(graph["outputs"][1]["name"], "model_sha256");
+    assert_eq!(graph["device"], "flex");
     let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(answer(&reply), "7");
@@ -131,4 +132,50 @@ fn model_server_run_refuses_stdin_over_the_input_limit() {
     );
     assert_eq!(message.trim_end().lines().count(), 1, "{message}");
     assert!(output.stdout.is_empty());
+}
+
+/// With wgpu built in, graph workers compute on the adapter the server was given
+/// (`GRAPH_WGPU_ADAPTER`, else lavapipe's `cpu`), and say so in the graph index.
+#[cfg(feature = "wgpu")]
+#[test]
+fn graph_workers_compute_on_the_wgpu_adapter_given() {
+    let adapter = test_kit::named::wgpu_adapter().unwrap_or_else(|| "cpu".to_owned());
+    let server = mnist_named_server(&[
+        "--graph-workers",
+        "2",
+        "--graph-device",
+        "wgpu",
+        "--graph-adapter",
+        &adapter,
+    ]);
+    let index = server.get("/v2/graphs").json();
+    let device = index["graphs"][0]["device"].as_str().unwrap_or_default();
+    assert!(
+        device.starts_with("wgpu (") && device.ends_with("in 2 worker process(es)"),
+        "{device}"
+    );
+    for _ in 0..3 {
+        let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(answer(&reply), "7");
+    }
+}
+
+/// Without wgpu built in, `--graph-device wgpu` is one line saying how to get it.
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn graph_device_wgpu_without_the_feature_says_how_to_build_it() {
+    let graph = format!(
+        "iris={}",
+        test_kit::training::committed_dir("iris").display()
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_model-server"))
+        .args(["run", "--graph-device", "wgpu", "--graph", &graph])
+        .arg(test_kit::process::wasm_module("iris-inference-named"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let message = test_kit::process::stderr(&output);
+    assert!(message.contains("--features wgpu"), "{message}");
+    assert_eq!(message.trim_end().lines().count(), 1, "{message}");
 }

@@ -2,7 +2,9 @@
 //! self-contained module (`<algo>-inference.wasm`, under the wasmtime CLI), on the same
 //! batches: through `model-server run --graph <algo>=artifacts/<algo>` and through the model
 //! server's HTTP API (both kinds served side by side). The answer lines must be identical and
-//! every probability within [`PROBABILITY_TOLERANCE`].
+//! every probability within [`PROBABILITY_TOLERANCE`]. With `GRAPH_WGPU_ADAPTER` set (`cpu`
+//! for lavapipe, as `cargo xtask test` does; `best` on a machine with a GPU) the host's graph
+//! is also run on wgpu (`--graph-device wgpu`), held to the same bar.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -45,8 +47,19 @@ pub fn model_server() -> PathBuf {
 
 /// `model-server run` with the given `--graph` arguments (none: a host without graphs).
 pub fn run_named_with(graphs: &[String], module: &str, args: &[&str], stdin: &str) -> Output {
+    run_named_on(&[], graphs, module, args, stdin)
+}
+
+/// [`run_named_with`] with host options (`--graph-device wgpu ...`) before the graphs.
+pub fn run_named_on(
+    host: &[&str],
+    graphs: &[String],
+    module: &str,
+    args: &[&str],
+    stdin: &str,
+) -> Output {
     let mut command = Command::new(model_server());
-    command.arg("run");
+    command.arg("run").args(host);
     for graph in graphs {
         command.arg("--graph").arg(graph);
     }
@@ -85,15 +98,23 @@ pub fn assert_named_module_asks_only_for_its_graph(algorithm: &str, example: &st
     assert!(alone.stdout.is_empty());
 }
 
-/// `model-server run --graph <algo>=artifacts/<algo> MODULE args` with `stdin`.
-pub fn run_named(algorithm: &str, args: &[&str], stdin: &str) -> Output {
+/// `model-server run [HOST OPTIONS] --graph <algo>=artifacts/<algo> MODULE args` with `stdin`.
+pub fn run_named(host: &[&str], algorithm: &str, args: &[&str], stdin: &str) -> Output {
     let graph = format!("{algorithm}={}", committed_dir(algorithm).display());
-    run_named_with(
+    run_named_on(
+        host,
         &[graph],
         &format!("{algorithm}-inference-named"),
         args,
         stdin,
     )
+}
+
+/// The wgpu adapter to check the graphs on as well (`GRAPH_WGPU_ADAPTER`), if any.
+pub fn wgpu_adapter() -> Option<String> {
+    std::env::var("GRAPH_WGPU_ADAPTER")
+        .ok()
+        .filter(|adapter| !adapter.is_empty())
 }
 
 /// Asserts that the named-graph module answers every batch (JSON arrays of the module's
@@ -102,26 +123,25 @@ pub fn run_named(algorithm: &str, args: &[&str], stdin: &str) -> Output {
 pub fn assert_named_module_agrees(algorithm: &str, batches: &[String]) -> Vec<String> {
     let self_contained = wasm_module(&format!("{algorithm}-inference"));
     let mut lines = Vec::new();
+    let adapter = wgpu_adapter();
+    let on_wgpu = adapter
+        .as_deref()
+        .map(|adapter| ["--graph-device", "wgpu", "--graph-adapter", adapter]);
     for batch in batches {
         for args in [&["-"][..], &["--json", "-"][..]] {
             let expected = expect_success(&run_wasm(&self_contained, args, batch));
-            let named = run_named(algorithm, args, batch);
-            assert_eq!(
-                named.status.code(),
-                Some(0),
-                "the named module failed: {}",
-                stderr(&named)
-            );
-            let named = String::from_utf8(named.stdout).expect("UTF-8 answers");
-            assert_eq!(named.lines().count(), expected.lines().count());
             let json = args[0] == "--json";
-            for (n, e) in named.lines().zip(expected.lines()) {
-                assert!(same_answer(json, n, e), "named {n} vs self-contained {e}");
+            assert_same_lines(&run_named(&[], algorithm, args, batch), &expected, json);
+            if let Some(host) = on_wgpu.as_ref().filter(|_| json) {
+                assert_same_lines(&run_named(host, algorithm, args, batch), &expected, json);
             }
             if !json {
                 lines.extend(expected.lines().map(str::to_owned));
             }
         }
+    }
+    if adapter.is_none() {
+        eprintln!("note: GRAPH_WGPU_ADAPTER is not set: the {algorithm} graph was not run on wgpu");
     }
     let server = Served::start(algorithm);
     for batch in batches {
@@ -131,6 +151,21 @@ pub fn assert_named_module_agrees(algorithm: &str, batches: &[String]) -> Vec<St
         assert_outputs_agree(&expected, &named);
     }
     lines
+}
+
+/// Asserts a named module's run succeeded with the self-contained module's answer lines.
+fn assert_same_lines(named: &Output, expected: &str, json: bool) {
+    assert_eq!(
+        named.status.code(),
+        Some(0),
+        "the named module failed: {}",
+        stderr(named)
+    );
+    let named = std::str::from_utf8(&named.stdout).expect("UTF-8 answers");
+    assert_eq!(named.lines().count(), expected.lines().count());
+    for (n, e) in named.lines().zip(expected.lines()) {
+        assert!(same_answer(json, n, e), "named {n} vs self-contained {e}");
+    }
 }
 
 /// Both kinds of one algorithm behind a model server with the algorithm's graph.

@@ -29,7 +29,12 @@ pub fn wasmtime() -> PathBuf {
 }
 
 /// Runs `program args` with `stdin`, waiting for it to finish.
-pub fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
+pub fn run_with_stdin(command: Command, stdin: &str) -> Output {
+    run_with_stdin_bytes(command, stdin.as_bytes())
+}
+
+/// [`run_with_stdin`] with any bytes (a picture) on stdin.
+pub fn run_with_stdin_bytes(mut command: Command, stdin: &[u8]) -> Output {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -38,7 +43,7 @@ pub fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
         .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
     let mut pipe = child.stdin.take().expect("stdin is piped");
     // A module that rejects its input early may close stdin first: that is not an error here.
-    let _ = pipe.write_all(stdin.as_bytes());
+    let _ = pipe.write_all(stdin);
     drop(pipe);
     child.wait_with_output().expect("the process finishes")
 }

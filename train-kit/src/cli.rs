@@ -359,26 +359,14 @@ fn read_settings<O: TrainOptions>(path: &Path) -> Result<TrainingSettings<O>> {
 }
 
 #[cfg(feature = "wgpu")]
-pub use gpu::{Adapter, wgpu_main};
+pub use gpu::wgpu_main;
+#[cfg(feature = "wgpu")]
+pub use runtime::device::Adapter;
 
 #[cfg(feature = "wgpu")]
 mod gpu {
     use super::*;
-    use anyhow::anyhow;
-    use burn::tensor::DeviceKind;
-
-    /// Which wgpu adapter to train on.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-    pub enum Adapter {
-        /// the best adapter the system offers (a discrete GPU first)
-        Best,
-        /// the first discrete GPU
-        Discrete,
-        /// the first integrated GPU
-        Integrated,
-        /// a software adapter (lavapipe / llvmpipe), for machines without a GPU
-        Cpu,
-    }
+    use runtime::device::{Adapter, wgpu_device};
 
     #[derive(Debug, Parser)]
     struct WgpuCli<O: Args> {
@@ -397,51 +385,24 @@ mod gpu {
         let binary = Binary::new(algorithm, "wgpu");
         let parsed: Parsed<WgpuCli<O>> = binary.parse("a GPU through wgpu");
         let cli = parsed.cli;
-        match wgpu_device(cli.adapter) {
+        match training_device(cli.adapter) {
             Ok(found) => binary.run(found, cli.common, &parsed.given, train),
             Err(error) => binary.fail(&error, 1),
         }
     }
 
-    /// Acquires the adapter up front, so a machine without one gets a message instead of a
-    /// panic at the first tensor operation.
-    fn wgpu_device(adapter: Adapter) -> Result<(Device, String)> {
-        let kind = match adapter {
-            Adapter::Best => DeviceKind::DefaultDevice,
-            Adapter::Discrete => DeviceKind::DiscreteGpu(0),
-            Adapter::Integrated => DeviceKind::IntegratedGpu(0),
-            Adapter::Cpu => DeviceKind::Cpu,
-        };
-        let flag = adapter
-            .to_possible_value()
-            .map(|v| v.get_name().to_owned())
-            .unwrap_or_default();
-        let (device, setup) = Device::wgpu_options()
-            .device_kind(kind)
-            .init_with_setup()
-            .map_err(|e| {
-                anyhow!(
-                    "no usable wgpu adapter for --adapter {flag} ({e}); install a GPU driver \
-                     (Vulkan, Metal or DX12), or use --adapter cpu with a software Vulkan \
-                     device (Debian: apt-get install mesa-vulkan-drivers), or train on the \
-                     CPU with the -ndarray binary"
-                )
-            })?;
-        let info = setup.adapter.get_info();
-        if info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu && adapter != Adapter::Cpu
-        {
+    /// The adapter, acquired before anything else; a software fallback is said aloud.
+    fn training_device(adapter: Adapter) -> Result<(Device, String)> {
+        let found = wgpu_device(adapter)
+            .map_err(|e| anyhow::anyhow!("{e}, or train on the CPU with the -ndarray binary"))?;
+        if found.fell_back_to_software {
             eprintln!(
-                "note: no GPU adapter found; --adapter {flag} fell back to the software adapter {} \
+                "note: no GPU adapter found; --adapter {} fell back to the software adapter {} \
                  (slower than the -ndarray binary)",
-                info.name
+                adapter.name(),
+                found.description
             );
         }
-        Ok((
-            device,
-            format!(
-                "wgpu ({}, {:?}, {:?})",
-                info.name, info.backend, info.device_type
-            ),
-        ))
+        Ok((found.device, found.description))
     }
 }

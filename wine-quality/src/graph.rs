@@ -2,8 +2,9 @@
 //! the self-contained module runs inside the sandbox, and what a wasi-nn host runs for the
 //! named graph `wine-quality`).
 
+use burn::tensor::Device;
 use runtime::artifacts::{Artifacts, LoadedModel};
-use runtime::graph::{Forward, GraphInput, GraphSpec, TensorDesc, TensorKind};
+use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
 use crate::config::WineConfig;
 use crate::input::NUM_INPUTS;
@@ -29,9 +30,15 @@ pub struct WineGraph {
     loaded: LoadedModel<WineConfig>,
 }
 
+impl LoadOn for WineGraph {
+    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, String> {
+        LoadedModel::load_on(artifacts, device).map(|loaded| Self { loaded })
+    }
+}
+
 impl Forward for WineGraph {
     fn load(artifacts: &Artifacts<'_>, _spec: &GraphSpec) -> Result<Self, String> {
-        LoadedModel::load(artifacts).map(|loaded| Self { loaded })
+        Self::load_on(artifacts, Device::flex())
     }
 
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {

@@ -21,6 +21,7 @@ mod serve_bench;
 mod setup;
 mod test;
 mod wasm;
+mod web;
 
 const HELP: &str = "\
 Usage: cargo xtask <command>
@@ -28,7 +29,8 @@ Usage: cargo xtask <command>
 Commands:
   setup            install what is missing: the wasm32-wasip1 toolchain, the wasmtime CLI
                    (pinned), wasmi, Node.js, lavapipe (software Vulkan) for the wgpu tests,
-                   and the OIP clients (tritonclient, kserve) in a virtual environment
+                   the OIP clients (tritonclient, kserve) in a virtual environment, the
+                   page's npm packages (web/node_modules) and Chromium for its tests
   wasm [--precompile] [CRATE...]
                    build inference modules (default: all) to
                    target/wasm32-wasip1/release/<crate>.wasm and, the named-graph kind,
@@ -56,8 +58,13 @@ Commands:
                    60, nightly toolchain), then MALFORMED_INPUTS (default 100000) generated
                    hostile inputs through every wasm module, compared with the native build;
                    --short: only the targets without training code, as `test` runs them
-  serve [OPTIONS]  build the modules and the model server and serve them (Open Inference
-                   Protocol on http://127.0.0.1:8000); OPTIONS go to model-server (--help)
+  serve [OPTIONS]  build the modules, the browser page and the model server and serve them
+                   (Open Inference Protocol and the page on http://127.0.0.1:8000); OPTIONS go
+                   to model-server (--help)
+  web [--build-only] [--listen ADDR]
+                   build the modules and put the browser page together in target/web (the
+                   page, its WASI shim, the modules, the training curves), then serve it on
+                   http://127.0.0.1:8080/ (a static server; the modules run in the browser)
   help             print this help
 
 Environment:
@@ -74,6 +81,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::setup().map(|_| ()),
         Some("wasm") => wasm::wasm_command(&args[1..]),
+        Some("web") => web::web_command(&args[1..]),
         Some("demo") => demo::demo(),
         Some("test") => test::test(),
         Some("baseline") => baseline::baseline(),

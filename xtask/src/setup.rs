@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
+use crate::paths::workspace_root;
 use crate::process::{cargo, run, stdout_of, succeeds, succeeds_within};
 use crate::wasm::WASM_TARGET;
 
@@ -56,6 +57,8 @@ pub(crate) struct Tools {
     pub(crate) node: PathBuf,
     /// The interpreter of the clients' virtual environment.
     pub(crate) python_clients: PathBuf,
+    /// The browser the page's tests drive.
+    pub(crate) chromium: PathBuf,
 }
 
 pub(crate) fn setup() -> Result<Tools> {
@@ -65,13 +68,51 @@ pub(crate) fn setup() -> Result<Tools> {
     let node = ensure_node()?;
     ensure_lavapipe()?;
     let python_clients = ensure_python_clients()?;
+    ensure_web_packages()?;
+    let chromium = ensure_chromium()?;
     Ok(Tools {
         wasm,
         wasmtime,
         wasmi,
         node,
         python_clients,
+        chromium,
     })
+}
+
+/// The page's npm packages, exactly as `web/package-lock.json` pins them: the WASI shim the
+/// page ships, and playwright-core, which drives the browser in its tests. Installed again
+/// only when the lock file changes.
+pub(crate) fn ensure_web_packages() -> Result<()> {
+    let web = workspace_root().join("web");
+    let lock = fs::read(web.join("package-lock.json")).context("web/package-lock.json")?;
+    let stamp = web.join("node_modules/.installed-lock.json");
+    if fs::read(&stamp).is_ok_and(|installed| installed == lock) {
+        return Ok(());
+    }
+    if !succeeds(Command::new("npm").arg("--version")) {
+        ensure_debian_packages(&["npm"])?;
+    }
+    println!("setup: npm ci in web/ (the page's WASI shim and the browser driver)");
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&web))?;
+    fs::write(&stamp, lock)?;
+    Ok(())
+}
+
+/// Chromium for the page's tests: `$CHROMIUM`, else Debian's.
+fn ensure_chromium() -> Result<PathBuf> {
+    if let Some(path) = env::var_os("CHROMIUM").map(PathBuf::from)
+        && path.is_file()
+    {
+        return Ok(path);
+    }
+    let debian = PathBuf::from("/usr/bin/chromium");
+    if !debian.is_file() {
+        ensure_debian_packages(&["chromium"])?;
+    }
+    Ok(debian)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -33,10 +33,20 @@ pub(crate) fn test() -> Result<()> {
         .env("WASMI", &tools.wasmi)
         .env("NODE", &tools.node)
         .env("MODEL_SERVER_PYTHON", &tools.python_clients)
+        .env("CHROMIUM", &tools.chromium)
+        // The page's browser run keeps its screenshots there, as CI artifacts.
+        .env("WEB_TEST_OUTPUT", target_dir().join("web-test"))
         .env("WASM_MODULE_DIR", wasm_output_dir())
+        // The named graphs are checked on wgpu too: lavapipe unless a GPU adapter is asked for.
+        .env("GRAPH_WGPU_ADAPTER", wgpu_adapter())
         // wgpu's Vulkan loader warns without it; a private directory keeps the logs clean.
         .env("XDG_RUNTIME_DIR", &runtime_dir))?;
     fuzz_targets(fuzz_seconds()?, FuzzScope::Short)
+}
+
+/// `GRAPH_WGPU_ADAPTER` as given (`best` on a machine with a GPU), else the software one.
+fn wgpu_adapter() -> String {
+    std::env::var("GRAPH_WGPU_ADAPTER").unwrap_or_else(|_| "cpu".to_owned())
 }
 
 /// Seconds per fuzz target in the test run: long enough to run every seed and some thousands

@@ -1,5 +1,7 @@
 //! `cargo xtask wasm [--precompile] [CRATE...]`: builds inference modules (both kinds: the
-//! self-contained `<crate>.wasm` and the named-graph `<crate>-named.wasm`) with the toolchain
+//! self-contained `<crate>.wasm` and the named-graph `<crate>-named.wasm`), and
+//! `tools/convert-image.wasm` (the picture preparation, for the browser page; in a folder of
+//! its own so that a models directory holds only models), with the toolchain
 //! setup chose, in the `wasm` profile (whole-program LTO, stripped), prints each module's
 //! SHA-256 and SHA3-256 (what Cocos AI manifests pin), and with `--precompile` also writes
 //! `<crate>.cwasm`, compiled ahead of time by the wasmtime CLI.
@@ -29,12 +31,20 @@ const INFERENCE_CRATES: &[&str] = &[
     "wine-quality-inference",
 ];
 
+/// Tools built as modules too: `convert-image`, which prepares a picture for MNIST in the page.
+const TOOL_CRATES: &[&str] = &["convert-image"];
+
 /// Where `cargo xtask wasm` leaves each module, whichever toolchain built it.
 pub(crate) fn wasm_output_dir() -> PathBuf {
     workspace_root()
         .join("target")
         .join(WASM_TARGET)
         .join("release")
+}
+
+/// Where the tool modules go (`convert-image.wasm`).
+pub(crate) fn wasm_tools_dir() -> PathBuf {
+    wasm_output_dir().join("tools")
 }
 
 /// `cargo xtask wasm [--precompile] [CRATE...]`.
@@ -95,41 +105,59 @@ pub(crate) fn digests(bytes: &[u8]) -> (String, String) {
 }
 
 pub(crate) fn build_wasm_with(toolchain: WasmToolchain, crates: &[String]) -> Result<Vec<PathBuf>> {
+    let all: Vec<String> = INFERENCE_CRATES
+        .iter()
+        .chain(TOOL_CRATES)
+        .map(|c| c.to_string())
+        .collect();
     let crates: Vec<String> = if crates.is_empty() {
-        INFERENCE_CRATES.iter().map(|c| c.to_string()).collect()
+        all.clone()
     } else {
         crates.to_vec()
     };
-    for name in &crates {
-        if !INFERENCE_CRATES.contains(&name.as_str()) {
-            bail!(
-                "'{name}' is not an inference crate; choose from {}",
-                INFERENCE_CRATES.join(", ")
-            );
-        }
+    if let Some(name) = crates.iter().find(|name| !all.contains(name)) {
+        bail!(
+            "'{name}' is not a module crate; choose from {}",
+            all.join(", ")
+        );
     }
+    let package_args: Vec<String> = crates
+        .iter()
+        .flat_map(|name| {
+            let mut args = vec!["-p".to_owned(), name.clone()];
+            if INFERENCE_CRATES.contains(&name.as_str()) {
+                args.extend(["--features".to_owned(), format!("{name}/named")]);
+            }
+            args
+        })
+        .collect();
     let built_dir = match toolchain {
         WasmToolchain::Rustup => {
             let mut command = cargo();
             command.args(["build", "--profile", WASM_PROFILE, "--target", WASM_TARGET]);
-            for name in &crates {
-                command.args(["-p", name, "--features", &format!("{name}/named")]);
-            }
-            run(&mut command)?;
+            run(command.args(&package_args))?;
             target_dir().join(WASM_TARGET).join(WASM_PROFILE)
         }
-        WasmToolchain::BuildStd => build_std(&crates)?,
+        WasmToolchain::BuildStd => build_std(&package_args)?,
     };
     let output_dir = wasm_output_dir();
     fs::create_dir_all(&output_dir)?;
+    fs::create_dir_all(wasm_tools_dir())?;
     let mut modules = Vec::new();
-    // Each crate builds both kinds: the self-contained modules come first, in the order asked,
-    // then the named-graph ones.
-    let named = crates.iter().map(|name| format!("{name}-named"));
+    // Each inference crate builds both kinds: the self-contained modules come first, in the
+    // order asked, then the named-graph ones.
+    let named = crates
+        .iter()
+        .filter(|name| INFERENCE_CRATES.contains(&name.as_str()))
+        .map(|name| format!("{name}-named"));
     let module_names = crates.iter().cloned().chain(named);
     for name in module_names {
         let built = built_dir.join(format!("{name}.wasm"));
-        let module = output_dir.join(format!("{name}.wasm"));
+        let dir = match TOOL_CRATES.contains(&name.as_str()) {
+            true => wasm_tools_dir(),
+            false => output_dir.clone(),
+        };
+        let module = dir.join(format!("{name}.wasm"));
         if built != module {
             fs::copy(&built, &module).with_context(|| {
                 format!("cannot copy {} to {}", built.display(), module.display())
@@ -149,7 +177,7 @@ pub(crate) fn build_wasm_with(toolchain: WasmToolchain, crates: &[String]) -> Re
 
 /// Builds with Debian's rustc-web and `-Zbuild-std`, in a target directory of its own so the
 /// two compilers never invalidate each other's caches.
-fn build_std(crates: &[String]) -> Result<PathBuf> {
+fn build_std(package_args: &[String]) -> Result<PathBuf> {
     let target_dir = target_dir().join("wasm-build-std");
     let path = env::var_os("PATH").unwrap_or_default();
     let mut search_path = OsString::from("/usr/bin:");
@@ -175,10 +203,8 @@ fn build_std(crates: &[String]) -> Result<PathBuf> {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .args(["build", "--profile", WASM_PROFILE, "--target", WASM_TARGET])
         .args(["-Zbuild-std=std,panic_abort", "--target-dir"])
-        .arg(&target_dir);
-    for name in crates {
-        command.args(["-p", name, "--features", &format!("{name}/named")]);
-    }
+        .arg(&target_dir)
+        .args(package_args);
     run(&mut command)?;
     Ok(target_dir.join(WASM_TARGET).join(WASM_PROFILE))
 }
