@@ -2,7 +2,9 @@
 //! processes of its own (`model-server graph-worker ALGO=DIR [--graph-device ...]`), so a fault in native model
 //! code, or memory it leaks, ends a worker and fails only the requests it was serving. The
 //! server starts a new worker for the next request. A request whose worker does not answer
-//! within the deadline is failed and the worker killed.
+//! within the deadline is failed and the worker killed. Each worker limits its own memory
+//! (`RLIMIT_DATA`, `--graph-worker-memory-mib`) before it loads anything, so a leak or an
+//! oversized computation ends that worker only.
 //!
 //! The pipe protocol, little-endian, one request at a time per worker:
 //! - the worker, once loaded: status 0 and the model's SHA-256 (64 ASCII bytes), a newline and
@@ -20,10 +22,30 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use runtime::graph::GraphInput;
 
-use crate::graphs::{DeviceOptions, GraphSource, HostedGraph, RunGraph, load_in_process, spec_of};
+use crate::graphs::{
+    DeviceOptions, GraphSource, HostedGraph, RunGraph, WorkerSettings, load_in_process, spec_of,
+};
 
 /// Largest frame either side accepts: far above any batch a module's memory limit allows.
 const MAX_FRAME_BYTES: u64 = 1 << 30;
+
+/// Caps this process's heap and private writable mappings: an allocation beyond it fails, and
+/// the worker aborts instead of taking the machine's memory.
+fn limit_memory(mib: u64) -> Result<()> {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    if mib == 0 {
+        return Ok(());
+    }
+    let bytes = mib.saturating_mul(1 << 20);
+    setrlimit(
+        Resource::Data,
+        Rlimit {
+            current: Some(bytes),
+            maximum: Some(bytes),
+        },
+    )
+    .with_context(|| format!("cannot limit the worker's memory to {mib} MiB"))
+}
 
 /// `model-server graph-worker`'s arguments, as the server passes them.
 #[derive(Debug, clap::Parser)]
@@ -32,6 +54,9 @@ struct WorkerArgs {
     source: GraphSource,
     #[command(flatten)]
     device: DeviceOptions,
+    /// RLIMIT_DATA in MiB; 0: none.
+    #[arg(long, default_value_t = 0)]
+    memory_mib: u64,
 }
 
 /// `model-server graph-worker ALGO=DIR`: loads the graph, says so, answers until stdin ends.
@@ -48,6 +73,7 @@ pub(crate) fn serve_worker(args: impl IntoIterator<Item = std::ffi::OsString>) -
 }
 
 fn worker_loop(args: &WorkerArgs) -> Result<()> {
+    limit_memory(args.memory_mib)?;
     let graph = load_in_process(&args.source, &args.device.acquire()?)?;
     let mut input = BufReader::new(std::io::stdin().lock());
     let mut output = BufWriter::new(std::io::stdout().lock());
@@ -166,14 +192,42 @@ enum WorkerError {
 }
 
 impl Worker {
+    /// Stops the worker (if it still runs) and says how it ended.
+    fn end(&mut self) -> String {
+        use std::os::unix::process::ExitStatusExt;
+        // A worker whose pipe broke has usually died already: give it a moment to be reaped
+        // with its own status; one still running is stopped here.
+        let mut status = self.child.try_wait().ok().flatten();
+        if status.is_none() {
+            std::thread::sleep(Duration::from_millis(20));
+            status = self.child.try_wait().ok().flatten();
+        }
+        let Some(status) = status else {
+            let _ = self.child.kill();
+            return "it was stopped".to_owned();
+        };
+        match (status.signal(), status.code()) {
+            (Some(6), _) => "it aborted: out of memory, or a fault in native code".to_owned(),
+            (Some(9), _) => "it was killed (SIGKILL)".to_owned(),
+            (Some(signal), _) => format!("it was ended by signal {signal}"),
+            (None, Some(code)) => format!("it exited with code {code}"),
+            (None, None) => "it ended".to_owned(),
+        }
+    }
+
     /// Starts a worker; the model it serves and its device once it has loaded.
-    fn spawn(source: &GraphSource, device: DeviceOptions) -> Result<(Self, Hello)> {
+    fn spawn(
+        source: &GraphSource,
+        device: DeviceOptions,
+        memory_mib: u64,
+    ) -> Result<(Self, Hello)> {
         let exe = std::env::current_exe().context("cannot find model-server's own binary")?;
         let mut command = Command::new(exe);
         command
             .arg("graph-worker")
             .arg(format!("{}={}", source.name, source.dir.display()))
             .args(device.to_args())
+            .arg(format!("--memory-mib={memory_mib}"))
             .env_clear();
         // A GPU driver finds its runtime directory there (the Vulkan loader warns without it).
         if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
@@ -194,7 +248,17 @@ impl Worker {
         };
         // Loading is not held to the request deadline: a large model may take seconds.
         let hello = worker.reply(None).map_err(|e| {
-            anyhow::anyhow!("graph '{}': the worker did not start: {e:?}", source.name)
+            let ended = worker.end();
+            let hint = match memory_mib {
+                0 => String::new(),
+                mib => format!(
+                    " (with --graph-worker-memory-mib {mib}: raise it if the graph needs more)"
+                ),
+            };
+            anyhow::anyhow!(
+                "graph '{}': the worker did not start: {e:?}, {ended}{hint}",
+                source.name
+            )
         })?;
         let hello = String::from_utf8(hello).context("the worker's greeting")?;
         let (model_sha256, device) = hello
@@ -262,6 +326,7 @@ struct Hello {
 pub(crate) struct WorkerPool {
     source: GraphSource,
     device: DeviceOptions,
+    memory_mib: u64,
     model_sha256: String,
     deadline: Duration,
     workers: Vec<Mutex<Option<Worker>>>,
@@ -272,15 +337,14 @@ impl WorkerPool {
     /// Starts `count` workers for `source` and checks they serve the same model.
     pub(crate) fn start(
         source: &GraphSource,
-        count: usize,
-        deadline: Duration,
+        settings: WorkerSettings,
         device: DeviceOptions,
     ) -> Result<HostedGraph> {
         let spec = spec_of(&source.name).context("a known graph")?;
-        let mut workers = Vec::with_capacity(count);
+        let mut workers = Vec::with_capacity(settings.count);
         let mut first: Option<Hello> = None;
-        for _ in 0..count.max(1) {
-            let (worker, hello) = Worker::spawn(source, device)?;
+        for _ in 0..settings.count.max(1) {
+            let (worker, hello) = Worker::spawn(source, device, settings.memory_mib)?;
             if let Some(first) = &first
                 && first.model_sha256 != hello.model_sha256
             {
@@ -301,8 +365,9 @@ impl WorkerPool {
         let pool = Self {
             source: source.clone(),
             device,
+            memory_mib: settings.memory_mib,
             model_sha256: model_sha256.clone(),
-            deadline,
+            deadline: settings.deadline,
             workers,
             next: std::sync::atomic::AtomicUsize::new(0),
         };
@@ -335,8 +400,8 @@ impl RunGraph for WorkerPool {
         let name = &self.source.name;
         let mut slot = self.slot();
         if slot.is_none() {
-            let (worker, hello) =
-                Worker::spawn(&self.source, self.device).map_err(|e| format!("{e:#}"))?;
+            let (worker, hello) = Worker::spawn(&self.source, self.device, self.memory_mib)
+                .map_err(|e| format!("{e:#}"))?;
             if hello.model_sha256 != self.model_sha256 {
                 return Err(format!(
                     "the restarted worker serves model {}, not {}: the artifacts changed on disk",
@@ -351,9 +416,10 @@ impl RunGraph for WorkerPool {
             Ok(values) => Ok(values),
             Err(WorkerError::Refused(message)) => Err(message),
             Err(WorkerError::Died(why)) => {
+                let ended = worker.end();
                 *slot = None;
                 Err(format!(
-                    "the worker process died ({why}); this request failed, a new worker serves the next"
+                    "the worker process died ({why}; {ended}); this request failed, a new worker serves the next"
                 ))
             }
             Err(WorkerError::Late) => {

@@ -348,8 +348,18 @@ impl BackendExecutionContext for BurnContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Placement {
     InProcess,
-    /// This many worker processes per graph, each answer awaited at most this long.
-    Workers(usize, std::time::Duration),
+    Workers(WorkerSettings),
+}
+
+/// Graph worker processes (`--graph-workers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WorkerSettings {
+    /// Worker processes per graph.
+    pub(crate) count: usize,
+    /// How long an answer is awaited before the worker is stopped.
+    pub(crate) deadline: std::time::Duration,
+    /// Memory each worker may use (`RLIMIT_DATA`), in MiB; 0: no limit.
+    pub(crate) memory_mib: u64,
 }
 
 /// Loads every `--graph`; the first failure names the graph. In-process graphs share one
@@ -374,9 +384,9 @@ pub(crate) fn load_all(
                 .map(|source| load_in_process(source, &device))
                 .collect::<Result<_>>()?
         }
-        Placement::Workers(count, deadline) => sources
+        Placement::Workers(settings) => sources
             .iter()
-            .map(|source| crate::graph_worker::WorkerPool::start(source, count, deadline, device))
+            .map(|source| crate::graph_worker::WorkerPool::start(source, settings, device))
             .collect::<Result<_>>()?,
     };
     Ok(Graphs::new(hosted))

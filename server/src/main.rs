@@ -97,7 +97,11 @@ async fn serve(options: &Options) -> Result<()> {
         u32::try_from((workers + 1) * SLOTS_PER_WORKER).context("--workers is too large")?;
     let placement = match options.graph_workers {
         0 => graphs::Placement::InProcess,
-        count => graphs::Placement::Workers(count, default_limits.deadline),
+        count => graphs::Placement::Workers(graphs::WorkerSettings {
+            count,
+            deadline: default_limits.deadline,
+            memory_mib: options.graph_worker_memory_mib,
+        }),
     };
     let graphs = graphs::load_all(&options.graphs, placement, options.graph_device)?;
     for graph in graphs.hosted() {

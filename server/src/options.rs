@@ -58,6 +58,13 @@ pub(crate) struct Options {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub(crate) graph_workers: usize,
 
+    /// Memory each graph worker process may use, in MiB: its heap and private mappings
+    /// (RLIMIT_DATA), set by the worker on itself before it loads the graph. A worker that
+    /// needs more (a leak, an input too large for its graph) dies, fails only the request it
+    /// was serving, and is replaced. 0: no limit.
+    #[arg(long, default_value_t = 4096, value_name = "MIB")]
+    pub(crate) graph_worker_memory_mib: u64,
+
     #[command(flatten)]
     pub(crate) graph_device: DeviceOptions,
 

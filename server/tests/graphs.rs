@@ -11,6 +11,11 @@ use serde_json::{Value, json};
 const IMAGE_SIDE: usize = 28;
 
 fn mnist_named_server(args: &[&str]) -> Server {
+    mnist_named_server_with(Vec::new(), args)
+}
+
+/// [`mnist_named_server`] serving `more` module files too.
+fn mnist_named_server_with(more: Vec<(String, Vec<u8>)>, args: &[&str]) -> Server {
     let module = std::fs::read(test_kit::process::wasm_module("mnist-inference-named")).unwrap();
     let graph = format!(
         "mnist={}",
@@ -18,7 +23,48 @@ fn mnist_named_server(args: &[&str]) -> Server {
     );
     let mut all = vec!["--graph", graph.as_str()];
     all.extend_from_slice(args);
-    Server::start(&[("mnist-inference-named.wasm".to_owned(), module)], &all)
+    let mut files = vec![("mnist-inference-named.wasm".to_owned(), module)];
+    files.extend(more);
+    Server::start(&files, &all)
+}
+
+/// Images the hog hands the `mnist` graph in one tensor: their first convolution's output
+/// alone is 250 MB.
+const HOG_IMAGES: i32 = 10_000;
+
+/// A hostile guest that asks the host's `mnist` graph for one computation on [`HOG_IMAGES`]
+/// zero images at once (wasi-nn's witx ABI: the tensor record is dimensions (pointer,
+/// length), type (u8, 1 = f32), data (pointer, length)), then traps.
+fn graph_hog() -> Vec<u8> {
+    let bytes = HOG_IMAGES * 28 * 28 * 4;
+    let pages = bytes / 65_536 + 4;
+    common::hostile_with(
+        r#"(import "wasi_ephemeral_nn" "load_by_name" (func $load (param i32 i32 i32) (result i32)))
+  (import "wasi_ephemeral_nn" "init_execution_context" (func $init (param i32 i32) (result i32)))
+  (import "wasi_ephemeral_nn" "set_input" (func $set (param i32 i32 i32) (result i32)))
+  (import "wasi_ephemeral_nn" "compute" (func $compute (param i32) (result i32)))"#,
+        &format!(
+            r#";; "mnist" at 8192, the graph at 8200, the context at 8204
+    (i32.store (i32.const 8192) (i32.const 0x73696e6d))
+    (i32.store8 (i32.const 8196) (i32.const 0x74))
+    (drop (call $load (i32.const 8192) (i32.const 5) (i32.const 8200)))
+    (drop (call $init (i32.load (i32.const 8200)) (i32.const 8204)))
+    ;; dimensions [N, 1, 28, 28] at 8208; the tensor record at 8232, its data at 131072
+    (i32.store (i32.const 8208) (i32.const {HOG_IMAGES}))
+    (i32.store (i32.const 8212) (i32.const 1))
+    (i32.store (i32.const 8216) (i32.const 28))
+    (i32.store (i32.const 8220) (i32.const 28))
+    (i32.store (i32.const 8232) (i32.const 8208))
+    (i32.store (i32.const 8236) (i32.const 4))
+    (i32.store8 (i32.const 8240) (i32.const 1))
+    (i32.store (i32.const 8244) (i32.const 131072))
+    (i32.store (i32.const 8248) (i32.const {bytes}))
+    (drop (memory.grow (i32.const {pages})))
+    (drop (call $set (i32.load (i32.const 8204)) (i32.const 0) (i32.const 8232)))
+    (drop (call $compute (i32.load (i32.const 8204))))
+    unreachable"#
+        ),
+    )
 }
 
 /// The first MNIST test image (a 7) as an inference request.
@@ -178,4 +224,67 @@ fn graph_device_wgpu_without_the_feature_says_how_to_build_it() {
     let message = test_kit::process::stderr(&output);
     assert!(message.contains("--features wgpu"), "{message}");
     assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+}
+
+/// A guest that makes the graph need more memory than `--graph-worker-memory-mib` allows ends
+/// that worker only: its request fails, the worker is replaced and the next requests are
+/// answered. Without the limit the same computation succeeds in the same worker, so it was the
+/// limit that ended it.
+#[test]
+fn a_graph_worker_over_its_memory_limit_fails_only_that_request() {
+    for (limit, replaced) in [("128", true), ("0", false)] {
+        let server = mnist_named_server_with(
+            vec![("hog.wasm".to_owned(), graph_hog())],
+            &[
+                "--graph-workers",
+                "1",
+                "--graph-worker-memory-mib",
+                limit,
+                "--model-limit",
+                "hog:deadline-ms=60000",
+            ],
+        );
+        let worker = children(server.pid());
+        assert_eq!(worker.len(), 1, "{worker:?}");
+        let request =
+            r#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]}"#;
+        let hog = server.post("/v2/models/hog/infer", request.as_bytes());
+        assert_eq!(hog.status, 500, "{}", hog.text());
+        for _ in 0..2 {
+            let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
+            assert_eq!(reply.status, 200, "limit {limit}: {}", reply.text());
+            assert_eq!(answer(&reply), "7");
+        }
+        let now = children(server.pid());
+        assert_eq!(now.len(), 1, "{now:?}");
+        assert_eq!(
+            now != worker,
+            replaced,
+            "limit {limit}: {worker:?} then {now:?}"
+        );
+    }
+}
+
+/// A limit too small for the graph itself stops the server at start, naming the option.
+#[test]
+fn a_graph_worker_memory_limit_too_small_to_load_stops_the_server_naming_it() {
+    let graph = format!(
+        "mnist={}",
+        test_kit::training::committed_dir("mnist").display()
+    );
+    let models = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_model-server"))
+        .arg("--models")
+        .arg(models.path())
+        .args(["--listen", "127.0.0.1:0", "--graph", &graph])
+        .args(["--graph-workers", "1", "--graph-worker-memory-mib", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let message = test_kit::process::stderr(&output);
+    assert!(
+        message.contains("the worker did not start")
+            && message.contains("--graph-worker-memory-mib 1"),
+        "{message}"
+    );
 }

@@ -326,3 +326,35 @@ pub fn ag_news_inputs() -> Vec<Value> {
         .map(|item| json!({"title": item.title, "description": item.description}))
         .collect()
 }
+
+const METADATA: &str = r#"{\"name\": \"hostile\", \"platform\": \"wat\", \"inputs\": [{\"name\": \"x\", \"datatype\": \"FP32\", \"shape\": [-1]}], \"outputs\": [{\"name\": \"y\", \"datatype\": \"FP32\", \"shape\": [-1]}]}"#;
+
+/// A hostile module written for the purpose: its `_start` prints valid metadata for `--oip-metadata` and otherwise runs `body`.
+pub fn hostile(body: &str) -> Vec<u8> {
+    hostile_with("", body)
+}
+
+/// [`hostile`] with more imports.
+pub fn hostile_with(imports: &str, body: &str) -> Vec<u8> {
+    let length = METADATA.replace("\\\"", "\"").len();
+    let wat = format!(
+        r#"(module
+  {imports}
+  (import "wasi_snapshot_preview1" "args_get" (func $args (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 4096) "{METADATA}")
+  (func $print (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 16) (local.get $ptr))
+    (i32.store (i32.const 20) (local.get $len))
+    (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 32))))
+  (func $is_metadata (result i32)
+    (drop (call $args (i32.const 64) (i32.const 1024)))
+    ;; argv[1][5] is '-' for --oip-metadata, the end of the string for --oip
+    (i32.eq (i32.load8_u (i32.add (i32.load (i32.const 68)) (i32.const 5))) (i32.const 45)))
+  (func (export "_start")
+    (if (call $is_metadata) (then (call $print (i32.const 4096) (i32.const {length})) (return)))
+    {body}))"#
+    );
+    wat::parse_str(&wat).expect("the test module is valid WAT")
+}
