@@ -53,21 +53,34 @@ function resultArea(algo, container) {
   return { answer, error, bars, command, output, card, runs: 0 };
 }
 
+/** The answer a successful run printed, or null when its output is not a JSON object. */
+function parseAnswer(result) {
+  try {
+    const answer = JSON.parse(result.text);
+    return answer !== null && typeof answer === "object" ? answer : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Shows one run: the answer and its probabilities, or the module's message. */
 function show(area, result, describe, command, stdin) {
+  const answer = result.code === 0 ? parseAnswer(result) : null;
+  if (result.code === 0 && answer === null) {
+    result = { ...result, code: 1, stderr: `${result.stderr}the module's answer is not JSON: ${result.text.slice(0, 200)}\n` };
+  }
   area.runs += 1;
   area.command.textContent = command;
   if (stdin === undefined) delete area.command.dataset.stdin;
   else area.command.dataset.stdin = stdin;
   area.output.textContent = result.text + result.stderr;
   area.bars.replaceChildren();
-  if (result.code !== 0) {
+  if (answer === null) {
     area.answer.textContent = "";
     area.error.textContent = reason(result);
     area.error.hidden = false;
     area.answer.dataset.state = "refused";
   } else {
-    const answer = JSON.parse(result.text);
     area.error.hidden = true;
     area.error.textContent = "";
     area.answer.textContent = describe(answer);
@@ -249,6 +262,7 @@ async function setUpMnist() {
 
   // The picture goes through convert-image.wasm, then mnist-inference.wasm, as on the command line.
   const classify = (bytes, name) => {
+    // One picture at a time, in order; a failure shows its message and the next one runs.
     pending = pending.then(async () => {
       if (pictureLink.href) URL.revokeObjectURL(pictureLink.href);
       pictureLink.href = URL.createObjectURL(new Blob([bytes]));
@@ -264,6 +278,8 @@ async function setUpMnist() {
       drawLevels(preview, JSON.parse(converted.text));
       const result = await runSafely("mnist-inference", ["--json", "-"], converted.stdout);
       show(area, result, (answer) => answer.class, command);
+    }).catch((error) => {
+      show(area, { code: 1, stdout: new Uint8Array(), text: "", stderr: `${error.message ?? error}\n` }, () => "", "");
     });
     return pending;
   };
