@@ -73,6 +73,9 @@ Environment:
   CARGO_TARGET_DIR       build directory (CI keeps it outside the clone)
   XTASK_WASM_TOOLCHAIN   force `rustup` or `build-std` instead of choosing by itself
   FUZZ_SECONDS           seconds per fuzz target in `test` (default 10)
+  GRAPH_WGPU_ADAPTER     the wgpu adapter `test` checks the named graphs on (default cpu:
+                         lavapipe; best on a machine with a GPU)
+  BENCH_GRAPH_ADAPTER    `bench named` also measures the MNIST graph on this wgpu adapter
   MALFORMED_INPUTS       generated hostile inputs per module (default 100000)
 ";
 

@@ -2,14 +2,19 @@
 //! side in one run: per-request latency and throughput under wrk of `<algo>` (the weights in
 //! the module, Burn in wasm), `<algo>-named` with the graph in the server's process, and
 //! `<algo>-named` with the graph in worker processes (`--graph-workers`), for Iris, MNIST (one
-//! image, and a batch of 100) and AG News; and the module sizes of both kinds.
+//! image, and a batch of 100) and AG News; and the module sizes of both kinds. With
+//! `BENCH_GRAPH_ADAPTER` set (`best` on a machine with a GPU; `cpu` is lavapipe), the MNIST
+//! cases also with the graph on wgpu (`--graph-device wgpu`, model-server built with
+//! `--features wgpu`).
 
 use std::fmt::Write as _;
+use std::process::Command;
 
 use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::paths::workspace_root;
+use crate::process::{cargo, run, stdout_of};
 use crate::serve_bench::{LOAD_SECONDS, prepare_serving, start_model_server, wrk};
 use crate::wasm::wasm_output_dir;
 
@@ -87,7 +92,58 @@ pub(crate) fn named_section(machine_cores: usize) -> Result<String> {
         )?;
     }
     drop(server);
+    text.push_str(&wgpu_rows(&bodies, many)?);
     text.push_str(&sizes()?);
+    Ok(text)
+}
+
+/// The MNIST cases with the graph on wgpu, when `BENCH_GRAPH_ADAPTER` names an adapter.
+fn wgpu_rows(bodies: &std::path::Path, many: usize) -> Result<String> {
+    let adapter = std::env::var("BENCH_GRAPH_ADAPTER").unwrap_or_default();
+    if adapter.is_empty() {
+        return Ok("\nThe graphs on wgpu: not measured in this run (set `BENCH_GRAPH_ADAPTER=best` on a machine with a GPU).\n".to_owned());
+    }
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "model-server",
+        "--features",
+        "wgpu",
+    ]))?;
+    let graph = format!(
+        "mnist={}",
+        workspace_root().join("artifacts/mnist").display()
+    );
+    let server = start_model_server(&[
+        "--graph",
+        &graph,
+        "--graph-device",
+        "wgpu",
+        "--graph-adapter",
+        &adapter,
+    ])?;
+    let index: Value = serde_json::from_str(
+        &stdout_of(Command::new("curl").args(["-sf", &format!("{}/v2/graphs", server.1)]))
+            .context("cannot read the graph index")?,
+    )?;
+    let device = index["graphs"][0]["device"]
+        .as_str()
+        .unwrap_or("wgpu")
+        .to_owned();
+    let mut text = format!(
+        "\nThe MNIST graph on wgpu (`--graph-device wgpu --graph-adapter {adapter}`: {device}), in the server's process, same requests:\n\n| request | p50, c=1 | req/s c=1 | req/s c={many} |\n| --- | ---: | ---: | ---: |\n"
+    );
+    for (graph, body, what) in CASES.iter().filter(|(graph, ..)| *graph == "mnist") {
+        let url = format!("{}/v2/models/{graph}-named/infer", server.1);
+        let body = bodies.join(body);
+        let (one, all) = (wrk(&url, &body, 1)?, wrk(&url, &body, many)?);
+        writeln!(
+            text,
+            "| {what} | {:.3} ms | {:.0} | {:.0} |",
+            one.p50_ms, one.requests_per_second, all.requests_per_second
+        )?;
+    }
     Ok(text)
 }
 
