@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 
 use crate::config::AgNewsConfig;
 pub use crate::graph::VOCAB_JSON;
-use crate::graph::{AgNewsGraph, GRAPH, text_rows};
+use crate::graph::{AgNewsKernels, GRAPH, text_rows};
 use crate::input::{AgNewsInput, CLASSES, MAX_TEXT_BYTES};
 
 /// The trained model, ready to answer; the tokenizer and the network run in `F`: the embedded
-/// [`AgNewsGraph`], or the host's named graph.
+/// [`AgNewsKernels`], Burn's [`crate::graph::AgNewsGraph`], or the host's named graph.
 #[derive(Debug)]
-pub struct AgNewsPredictor<F = AgNewsGraph> {
+pub struct AgNewsPredictor<F = AgNewsKernels> {
     card: ModelCard<AgNewsConfig>,
     network: F,
 }
@@ -38,7 +38,7 @@ impl<F: Forward> InferenceModel for AgNewsPredictor<F> {
         }
     }
 
-    fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>) -> Result<Self, String> {
         Ok(Self {
             card: ModelCard::load(artifacts)?,
             network: F::load(artifacts, &GRAPH)?,

@@ -10,13 +10,13 @@ use runtime::oip::{Inputs, Signature};
 use serde_json::{Value, json};
 
 use crate::config::IrisConfig;
-use crate::graph::{GRAPH, IrisGraph};
+use crate::graph::{GRAPH, IrisKernels};
 use crate::input::{CLASSES, FEATURES, IrisInput, graph_input};
 
 /// The trained model with its preprocessing, ready to answer; the network runs in `F`: the
-/// embedded [`IrisGraph`], or the host's named graph.
+/// embedded [`IrisKernels`], Burn's [`crate::graph::IrisGraph`], or the host's named graph.
 #[derive(Debug)]
-pub struct IrisPredictor<F = IrisGraph> {
+pub struct IrisPredictor<F = IrisKernels> {
     card: ModelCard<IrisConfig>,
     network: F,
 }
@@ -40,7 +40,7 @@ impl<F: Forward> InferenceModel for IrisPredictor<F> {
         }
     }
 
-    fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>) -> Result<Self, String> {
         Ok(Self {
             card: ModelCard::load(artifacts)?,
             network: F::load(artifacts, &GRAPH)?,

@@ -1,13 +1,17 @@
-//! The network as a graph of plain tensors: its signature, and its forward pass on Burn (what
-//! the self-contained module runs inside the sandbox, and what a wasi-nn host runs for the
-//! named graph `mnist`).
+//! The network as a graph of plain tensors: its signature and its two forward passes, on the
+//! `kernels` crate's layers (what the self-contained module runs inside the sandbox) and on Burn
+//! (what training evaluates and what a wasi-nn host runs for the named graph `mnist`). The
+//! tests check that the two agree on the committed model.
 
+use burn::nn::BatchNormConfig;
 use burn::tensor::Device;
+use kernels::{BatchNorm, Conv2d, ConvShape, Dense, FeatureMap, Record, RecordError, relu};
 use runtime::artifacts::{Artifacts, LoadedModel};
 use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
 use crate::config::MnistConfig;
-use crate::input::SIDE;
+use crate::input::{PIXELS, SIDE};
+use crate::model::{CONV_STRIDE, CONV1_KERNEL, CONV2_KERNEL, MnistModelConfig, conv_padding};
 
 /// Normalised grey levels in, digit logits out.
 pub const GRAPH: GraphSpec = GraphSpec {
@@ -37,12 +41,106 @@ impl LoadOn for MnistGraph {
 }
 
 impl Forward for MnistGraph {
-    fn load(artifacts: &Artifacts<'_>, _spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
         Self::load_on(artifacts, Device::flex())
     }
 
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
         let images = runtime::graph::f32_tensor(input, &self.loaded.device)?;
         runtime::graph::output_values(self.loaded.model.forward(images))
+    }
+}
+
+/// The trained network on the `kernels` crate's layers: what the self-contained module runs.
+#[derive(Debug)]
+pub struct MnistKernels {
+    conv1: Conv2d,
+    norm1: BatchNorm,
+    conv2: Conv2d,
+    norm2: BatchNorm,
+    hidden: Dense,
+    output: Dense,
+}
+
+impl MnistKernels {
+    fn from_record(record: &Record<'_>, model: &MnistModelConfig) -> Result<Self, RecordError> {
+        let (c1, c2) = (model.conv1_channels, model.conv2_channels);
+        let conv = |name, shape: [usize; 2], kernel| {
+            let shape = ConvShape {
+                in_channels: shape[0],
+                out_channels: shape[1],
+                kernel,
+                stride: CONV_STRIDE,
+                padding: conv_padding(kernel),
+            };
+            Conv2d::load(record, name, shape)
+        };
+        // The epsilon model.rs builds its batch norms with.
+        let norm = |name, channels| {
+            BatchNorm::load(
+                record,
+                name,
+                channels,
+                BatchNormConfig::new(channels).epsilon,
+            )
+        };
+        let side = MnistModelConfig::FEATURE_SIDE;
+        Ok(Self {
+            conv1: conv("conv1", [1, c1], CONV1_KERNEL)?,
+            norm1: norm("norm1", c1)?,
+            conv2: conv("conv2", [c1, c2], CONV2_KERNEL)?,
+            norm2: norm("norm2", c2)?,
+            hidden: Dense::load(record, "hidden", c2 * side * side, model.hidden_size)?,
+            output: Dense::load(record, "output", model.hidden_size, model.num_classes)?,
+        })
+    }
+
+    /// One normalised image to the hidden layer's input: both convolutions with their batch
+    /// norms and ReLUs, flattened in burn's channels-first order.
+    fn features(&self, image: &[f32]) -> Vec<f32> {
+        let mut x = self
+            .conv1
+            .forward(&FeatureMap::from_channels_first(image, 1, SIDE, SIDE));
+        self.norm1.forward(&mut x);
+        relu(&mut x.values);
+        let mut x = self.conv2.forward(&x);
+        self.norm2.forward(&mut x);
+        relu(&mut x.values);
+        x.to_channels_first()
+    }
+}
+
+impl Forward for MnistKernels {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
+        let MnistConfig { model, .. } = artifacts.config()?;
+        let record = Record::parse(artifacts.model_bpk).map_err(|e| e.to_string())?;
+        Self::from_record(&record, &model).map_err(|e| e.to_string())
+    }
+
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+        let (images, pixels) = input.into_f32_rows(PIXELS)?;
+        let features: Vec<f32> = pixels
+            .chunks_exact(PIXELS)
+            .flat_map(|image| self.features(image))
+            .collect();
+        let mut x = self.hidden.forward(&features, images);
+        relu(&mut x);
+        // Dropout does nothing at inference.
+        Ok(self.output.forward(&x, images))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_kit::forwards::{assert_forwards_agree, random_input};
+
+    const COMMITTED: Artifacts<'static> = runtime::embedded_artifacts!("mnist");
+
+    #[test]
+    fn the_kernels_compute_what_burn_computes_on_the_committed_model() {
+        // Normalised strokes on background (pixel 0 is about -0.42 after normalisation).
+        let input = random_input(&[37, 1, SIDE, SIDE], (-0.42, 2.82), (-0.4242, 0.8), 3);
+        assert_forwards_agree::<MnistKernels, MnistGraph>(&COMMITTED, &GRAPH, input);
     }
 }

@@ -9,7 +9,7 @@ use runtime::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::MnistConfig;
-use crate::graph::{GRAPH, MnistGraph};
+use crate::graph::{GRAPH, MnistKernels};
 use crate::input::{CLASSES, MAX_PIXEL, MnistInput, PIXELS, SIDE, graph_input};
 
 /// Inputs up to 16 MiB: a batch of 1,000 images is about 4 MB of JSON written as `12, `
@@ -20,9 +20,9 @@ pub const MAX_INPUT_BYTES: usize = 16 << 20;
 const CHUNK: usize = 100;
 
 /// The trained model with its normalisation, ready to answer; the network runs in `F`: the
-/// embedded [`MnistGraph`], or the host's named graph.
+/// embedded [`MnistKernels`], Burn's [`crate::graph::MnistGraph`], or the host's named graph.
 #[derive(Debug)]
-pub struct MnistPredictor<F = MnistGraph> {
+pub struct MnistPredictor<F = MnistKernels> {
     card: ModelCard<MnistConfig>,
     network: F,
 }
@@ -58,7 +58,7 @@ impl<F: Forward> InferenceModel for MnistPredictor<F> {
         }
     }
 
-    fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>) -> Result<Self, String> {
         Ok(Self {
             card: ModelCard::load(artifacts)?,
             network: F::load(artifacts, &GRAPH)?,

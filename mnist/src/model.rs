@@ -50,13 +50,25 @@ pub struct MnistModel {
     activation: Relu,
 }
 
+/// Side of the first convolution's kernel.
+pub const CONV1_KERNEL: usize = 5;
+/// Side of the second convolution's kernel.
+pub const CONV2_KERNEL: usize = 3;
+/// Both convolutions' stride: each halves the image's side.
+pub const CONV_STRIDE: usize = 2;
+
+/// The zero padding that, with [`CONV_STRIDE`], halves the side for a `kernel` of odd side.
+pub const fn conv_padding(kernel: usize) -> usize {
+    kernel / 2
+}
+
 /// A `kernel` x `kernel` convolution with stride 2 and the padding that halves the size; no
 /// bias, as the batch norm after it has its own shift.
 fn strided_conv(channels: [usize; 2], kernel: usize, layers: &impl Layers) -> Conv2d {
-    let pad = kernel / 2;
+    let pad = conv_padding(kernel);
     layers.conv2d(
         &Conv2dConfig::new(channels, [kernel, kernel])
-            .with_stride([2, 2])
+            .with_stride([CONV_STRIDE, CONV_STRIDE])
             .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
             .with_bias(false),
     )
@@ -78,7 +90,7 @@ const RUNNING_STATE_IDS: u64 = 0x6d6e_6973_7400_0000;
 
 impl MnistModelConfig {
     /// Side of the feature maps after both convolutions (28 / 2 / 2).
-    const FEATURE_SIDE: usize = SIDE / 4;
+    pub const FEATURE_SIDE: usize = SIDE / (CONV_STRIDE * CONV_STRIDE);
 
     /// The network with burn's initial weights, to train.
     pub fn init(&self, device: &Device) -> MnistModel {
@@ -89,9 +101,13 @@ impl MnistModelConfig {
     pub fn build(&self, layers: &impl Layers) -> MnistModel {
         let flat = self.conv2_channels * Self::FEATURE_SIDE * Self::FEATURE_SIDE;
         MnistModel {
-            conv1: strided_conv([1, self.conv1_channels], 5, layers),
+            conv1: strided_conv([1, self.conv1_channels], CONV1_KERNEL, layers),
             norm1: batch_norm(self.conv1_channels, 1, layers),
-            conv2: strided_conv([self.conv1_channels, self.conv2_channels], 3, layers),
+            conv2: strided_conv(
+                [self.conv1_channels, self.conv2_channels],
+                CONV2_KERNEL,
+                layers,
+            ),
             norm2: batch_norm(self.conv2_channels, 2, layers),
             dropout: DropoutConfig::new(self.dropout).init(),
             hidden: layers.linear(&LinearConfig::new(flat, self.hidden_size)),

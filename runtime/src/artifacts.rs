@@ -41,6 +41,12 @@ impl<'a> Artifacts<'a> {
             .ok_or_else(|| "the embedded metrics.json names no model_sha256".to_owned())
     }
 
+    /// `config.json` as the algorithm's config type.
+    pub fn config<C: DeserializeOwned>(&self) -> Result<C, String> {
+        serde_json::from_slice(self.config_json)
+            .map_err(|e| format!("the embedded config.json is invalid: {e}"))
+    }
+
     /// One of the algorithm's own files; a message naming it when it was not embedded.
     pub fn extra(&self, name: &str) -> Result<&'a [u8], String> {
         self.extra
@@ -116,8 +122,7 @@ pub struct ModelCard<C> {
 
 impl<C: DeserializeOwned> ModelCard<C> {
     pub fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
-        let config: C = serde_json::from_slice(artifacts.config_json)
-            .map_err(|e| format!("the embedded config.json is invalid: {e}"))?;
+        let config: C = artifacts.config()?;
         let report: Value = serde_json::from_slice(artifacts.metrics_json)
             .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
         Ok(Self {

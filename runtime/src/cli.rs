@@ -83,7 +83,8 @@ pub trait InferenceModel: Sized {
     fn signature() -> Signature;
 
     /// Loads the model from its trained files.
-    fn load(artifacts: &Artifacts<'_>) -> Result<Self, String>;
+    /// Modules load from their embedded (static) files, which the network may keep borrowing.
+    fn load(artifacts: &Artifacts<'static>) -> Result<Self, String>;
 
     /// `--info`: the embedded model's identity, metrics and input schema.
     fn info(&self) -> Value;
@@ -696,7 +697,7 @@ mod tests {
             }
         }
 
-        fn load(_: &Artifacts<'_>) -> Result<Self, String> {
+        fn load(_: &Artifacts<'static>) -> Result<Self, String> {
             Ok(Doubler)
         }
 

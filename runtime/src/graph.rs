@@ -82,6 +82,21 @@ impl GraphInput {
         self.shape().first().copied().unwrap_or(0)
     }
 
+    /// An F32 batch of rows `columns` wide, whatever its rank (an image is one row of
+    /// pixels): the row count and the values.
+    pub fn into_f32_rows(self, columns: usize) -> Result<(usize, Vec<f32>), String> {
+        let GraphInput::F32 { shape, values } = self else {
+            return Err("the graph takes an F32 tensor".into());
+        };
+        let rows = shape.first().copied().unwrap_or(0);
+        if columns == 0 || values.len() != rows * columns {
+            return Err(format!(
+                "the graph takes rows of {columns} values, not a tensor of shape {shape:?}"
+            ));
+        }
+        Ok((rows, values))
+    }
+
     /// The elements as little-endian bytes, wasi-nn's tensor data.
     pub fn to_le_bytes(&self) -> Vec<u8> {
         match self {
@@ -155,7 +170,7 @@ impl GraphInput {
 pub trait Forward: Sized {
     /// Made ready from the module's artifacts (the embedded kind loads the weights; the named
     /// kind only remembers which model it was built for).
-    fn load(artifacts: &Artifacts<'_>, spec: &GraphSpec) -> Result<Self, String>;
+    fn load(artifacts: &Artifacts<'static>, spec: &GraphSpec) -> Result<Self, String>;
 
     /// The output for `input`: `input.rows() * spec.output_columns()` values.
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String>;

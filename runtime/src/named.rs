@@ -20,7 +20,7 @@ pub struct HostGraph {
 }
 
 impl Forward for HostGraph {
-    fn load(artifacts: &Artifacts<'_>, spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, spec: &GraphSpec) -> Result<Self, String> {
         let model_sha256 = artifacts.model_sha256()?;
         Ok(Self {
             spec: *spec,

@@ -4,6 +4,7 @@
 //!   assertions on what comes out (answers, the bad-input line, the imports);
 //! - [`cocos`]: a training binary run in a `/cocos`-like working directory, as Cocos AI runs it;
 //! - [`contract`]: the one check of the inference CLI contract that every module's tests call;
+//! - [`forwards`]: a network's two forward passes (the modules' kernels, Burn) compared;
 //! - [`malformed`]: generated hostile inputs for a module, from its own example;
 //! - [`named`]: a named-graph module against its self-contained one, through `model-server`;
 //! - [`runtimes`]: the same module file under wasmtime, wasmi and Node.js, compared;
@@ -12,6 +13,7 @@
 
 pub mod cocos;
 pub mod contract;
+pub mod forwards;
 pub mod malformed;
 pub mod named;
 pub mod process;

@@ -1,8 +1,10 @@
-//! The network as a graph of plain tensors: its signature, and its forward pass on Burn (what
-//! the self-contained module runs inside the sandbox, and what a wasi-nn host runs for the
-//! named graph `wine-quality`).
+//! The network as a graph of plain tensors: its signature and its two forward passes, on the
+//! `kernels` crate's layers (what the self-contained module runs inside the sandbox) and on Burn
+//! (what training evaluates and what a wasi-nn host runs for the named graph `wine-quality`).
+//! The tests check that the two agree on the committed model.
 
 use burn::tensor::Device;
+use kernels::{Perceptron, Record};
 use runtime::artifacts::{Artifacts, LoadedModel};
 use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
@@ -37,12 +39,56 @@ impl LoadOn for WineGraph {
 }
 
 impl Forward for WineGraph {
-    fn load(artifacts: &Artifacts<'_>, _spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
         Self::load_on(artifacts, Device::flex())
     }
 
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
         let features = runtime::graph::f32_tensor(input, &self.loaded.device)?;
         runtime::graph::output_values(self.loaded.model.forward(features))
+    }
+}
+
+/// The trained network on the `kernels` crate's layers: what the self-contained module runs.
+#[derive(Debug)]
+pub struct WineKernels {
+    layers: Perceptron,
+}
+
+impl Forward for WineKernels {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
+        let WineConfig { model, .. } = artifacts.config()?;
+        let record = Record::parse(artifacts.model_bpk).map_err(|e| e.to_string())?;
+        let hidden = model.hidden_size;
+        let layers = Perceptron::load(
+            &record,
+            &[
+                ("input", model.num_inputs, hidden),
+                ("hidden", hidden, hidden),
+                ("hidden2", hidden, hidden),
+                ("output", hidden, 1),
+            ],
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Self { layers })
+    }
+
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+        let (rows, features) = input.into_f32_rows(self.layers.inputs())?;
+        Ok(self.layers.forward(&features, rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_kit::forwards::{assert_forwards_agree, random_input};
+
+    const COMMITTED: Artifacts<'static> = runtime::embedded_artifacts!("wine-quality");
+
+    #[test]
+    fn the_kernels_compute_what_burn_computes_on_the_committed_model() {
+        let input = random_input(&[2000, NUM_INPUTS], (-4.0, 4.0), (0.0, 0.0), 2);
+        assert_forwards_agree::<WineKernels, WineGraph>(&COMMITTED, &GRAPH, input);
     }
 }

@@ -9,13 +9,13 @@ use runtime::oip::{Inputs, OutputRow, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::WineConfig;
-use crate::graph::{GRAPH, WineGraph};
+use crate::graph::{GRAPH, WineKernels};
 use crate::input::{FEATURES, TYPE_KEY, WineInput, graph_input};
 
 /// The trained model with its preprocessing, ready to answer; the network runs in `F`: the
-/// embedded [`WineGraph`], or the host's named graph.
+/// embedded [`WineKernels`], Burn's [`crate::graph::WineGraph`], or the host's named graph.
 #[derive(Debug)]
-pub struct WinePredictor<F = WineGraph> {
+pub struct WinePredictor<F = WineKernels> {
     card: ModelCard<WineConfig>,
     network: F,
 }
@@ -74,7 +74,7 @@ impl<F: Forward> InferenceModel for WinePredictor<F> {
         }
     }
 
-    fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>) -> Result<Self, String> {
         Ok(Self {
             card: ModelCard::load(artifacts)?,
             network: F::load(artifacts, &GRAPH)?,
