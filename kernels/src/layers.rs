@@ -35,10 +35,6 @@ impl Dense {
         self.inputs
     }
 
-    pub fn outputs(&self) -> usize {
-        self.outputs
-    }
-
     /// `rows` rows of `inputs` values to `rows` rows of `outputs` values.
     ///
     /// # Panics
@@ -132,8 +128,8 @@ pub struct ConvShape {
 }
 
 impl Conv2d {
-    /// `<name>.weight` `[out, in, kernel, kernel]`; a `<name>.bias` would be refused by the
-    /// network's shape (none of the networks has one).
+    /// `<name>.weight` `[out, in, kernel, kernel]`. A `<name>.bias` is not read: none of the
+    /// networks has one, and each algorithm's test against Burn would fail if one had.
     pub fn load(record: &Record<'_>, name: &str, shape: ConvShape) -> Result<Self, RecordError> {
         let ConvShape {
             in_channels: cin,
