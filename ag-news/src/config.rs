@@ -5,7 +5,7 @@
 
 use runtime::artifacts::ArtifactConfig;
 use runtime::layers::Layers;
-use runtime::settings::TrainingSettings;
+use runtime::settings::{InferenceSettings, TrainingSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AgNewsModel, AgNewsModelConfig};
@@ -37,10 +37,16 @@ pub struct AgNewsOptions {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AgNewsConfig {
+pub struct AgNewsConfig<T = TrainingSettings<AgNewsOptions>> {
     pub model: AgNewsModelConfig,
-    pub training: TrainingSettings<AgNewsOptions>,
+    /// Every training setting ([`TrainingSettings`]); what a module reads of them in
+    /// [`AgNewsModuleConfig`].
+    pub training: T,
 }
+
+/// `config.json` as the inference module reads it: the network, its preprocessing and the
+/// algorithm's options, without the optimiser and schedule only training uses.
+pub type AgNewsModuleConfig = AgNewsConfig<InferenceSettings<AgNewsOptions>>;
 
 impl ArtifactConfig for AgNewsConfig {
     type Model = AgNewsModel;

@@ -11,7 +11,7 @@ use kernels::{Dense, Embedding, Record};
 use runtime::artifacts::{Artifacts, LoadedModel};
 use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
-use crate::config::AgNewsConfig;
+use crate::config::{AgNewsConfig, AgNewsModuleConfig};
 use crate::input::model_input;
 use crate::tokenizer::Tokenizer;
 
@@ -108,7 +108,7 @@ pub struct AgNewsKernels {
 
 impl Forward for AgNewsKernels {
     fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
-        let AgNewsConfig { model, .. } = artifacts.config()?;
+        let AgNewsModuleConfig { model, .. } = artifacts.config()?;
         let record = Record::parse(artifacts.model_bpk).map_err(|e| e.to_string())?;
         let dim = model.embedding_dim;
         Ok(Self {

@@ -8,7 +8,7 @@ use runtime::graph::Forward;
 use runtime::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
-use crate::config::AgNewsConfig;
+use crate::config::AgNewsModuleConfig;
 pub use crate::graph::VOCAB_JSON;
 use crate::graph::{AgNewsKernels, GRAPH, text_rows};
 use crate::input::{AgNewsInput, CLASSES, MAX_TEXT_BYTES};
@@ -17,7 +17,7 @@ use crate::input::{AgNewsInput, CLASSES, MAX_TEXT_BYTES};
 /// [`AgNewsKernels`], Burn's [`crate::graph::AgNewsGraph`], or the host's named graph.
 #[derive(Debug)]
 pub struct AgNewsPredictor<F = AgNewsKernels> {
-    card: ModelCard<AgNewsConfig>,
+    card: ModelCard<AgNewsModuleConfig>,
     network: F,
 }
 

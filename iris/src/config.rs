@@ -4,7 +4,7 @@
 
 use runtime::artifacts::ArtifactConfig;
 use runtime::layers::Layers;
-use runtime::settings::{NoOptions, TrainingSettings};
+use runtime::settings::{InferenceSettings, NoOptions, TrainingSettings};
 use runtime::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 
@@ -14,12 +14,18 @@ use crate::model::{IrisModel, IrisModelConfig};
 pub type IrisOptions = NoOptions;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IrisConfig {
+pub struct IrisConfig<T = TrainingSettings<IrisOptions>> {
     pub model: IrisModelConfig,
     /// Standardisation statistics of the training split.
     pub preprocessing: Standardizer,
-    pub training: TrainingSettings<IrisOptions>,
+    /// Every training setting ([`TrainingSettings`]); what a module reads of them in
+    /// [`IrisModuleConfig`].
+    pub training: T,
 }
+
+/// `config.json` as the inference module reads it: the network, its preprocessing and the
+/// algorithm's options, without the optimiser and schedule only training uses.
+pub type IrisModuleConfig = IrisConfig<InferenceSettings<IrisOptions>>;
 
 impl ArtifactConfig for IrisConfig {
     type Model = IrisModel;

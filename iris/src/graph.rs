@@ -8,7 +8,7 @@ use kernels::{Perceptron, Record};
 use runtime::artifacts::{Artifacts, LoadedModel};
 use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
-use crate::config::IrisConfig;
+use crate::config::{IrisConfig, IrisModuleConfig};
 
 /// Standardised measurements in, class logits out.
 pub const GRAPH: GraphSpec = GraphSpec {
@@ -56,7 +56,7 @@ pub struct IrisKernels {
 
 impl Forward for IrisKernels {
     fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
-        let IrisConfig { model, .. } = artifacts.config()?;
+        let IrisModuleConfig { model, .. } = artifacts.config()?;
         let record = Record::parse(artifacts.model_bpk).map_err(|e| e.to_string())?;
         let (features, hidden) = (model.num_features, model.hidden_size);
         let layers = Perceptron::load(

@@ -9,7 +9,7 @@ use runtime::graph::Forward;
 use runtime::oip::{Inputs, Signature};
 use serde_json::{Value, json};
 
-use crate::config::IrisConfig;
+use crate::config::IrisModuleConfig;
 use crate::graph::{GRAPH, IrisKernels};
 use crate::input::{CLASSES, FEATURES, IrisInput, graph_input};
 
@@ -17,7 +17,7 @@ use crate::input::{CLASSES, FEATURES, IrisInput, graph_input};
 /// embedded [`IrisKernels`], Burn's [`crate::graph::IrisGraph`], or the host's named graph.
 #[derive(Debug)]
 pub struct IrisPredictor<F = IrisKernels> {
-    card: ModelCard<IrisConfig>,
+    card: ModelCard<IrisModuleConfig>,
     network: F,
 }
 

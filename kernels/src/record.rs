@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use minicbor::Decoder;
+use minicbor::data::Type;
+use minicbor::decode::Error as CborError;
 
 /// "BURN", little-endian.
 const MAGIC: u32 = 0x4255_524E;
@@ -18,8 +20,6 @@ const MAGIC: u32 = 0x4255_524E;
 const FORMAT_VERSION: u16 = 1;
 const HEADER_BYTES: usize = 10;
 const TENSOR_ALIGNMENT: usize = 256;
-/// Deeper CBOR than any record's metadata: a corrupt file cannot exhaust the stack.
-const MAX_CBOR_DEPTH: usize = 32;
 
 /// Why a record could not be read, or does not hold what a network needs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,16 +44,13 @@ pub enum RecordError {
     Bounds(String),
 }
 
-#[derive(Debug, Deserialize)]
-struct Metadata {
-    tensors: BTreeMap<String, Descriptor>,
-}
-
-#[derive(Debug, Deserialize)]
+/// One tensor's entry in the metadata (burn-pack's `TensorDescriptor`; its other fields, such
+/// as `param_id`, are skipped).
+#[derive(Debug)]
 struct Descriptor {
-    /// burn's `DType`, externally tagged: the text `"F32"` for the tensors read here; other
-    /// dtypes (quantized ones are maps) are named in the error.
-    dtype: ciborium::Value,
+    /// burn's `DType` name: the text `"F32"` for the tensors read here; other dtypes
+    /// (quantized ones are maps, named by their one key) are named in the error.
+    dtype: String,
     shape: Vec<u64>,
     data_offsets: (u64, u64),
 }
@@ -84,15 +81,12 @@ impl<'a> Record<'a> {
             .and_then(|len| HEADER_BYTES.checked_add(len))
             .filter(|&end| end <= bytes.len())
             .ok_or(RecordError::NotBurnpack("metadata runs past the end"))?;
-        let metadata: Metadata = ciborium::de::from_reader_with_recursion_limit(
-            &bytes[HEADER_BYTES..metadata_end],
-            MAX_CBOR_DEPTH,
-        )
-        .map_err(|e| RecordError::Metadata(e.to_string()))?;
+        let tensors = read_metadata(&bytes[HEADER_BYTES..metadata_end])
+            .map_err(|e| RecordError::Metadata(e.to_string()))?;
         let data_start = metadata_end.div_ceil(TENSOR_ALIGNMENT) * TENSOR_ALIGNMENT;
         Ok(Self {
             data: bytes.get(data_start..).unwrap_or_default(),
-            tensors: metadata.tensors,
+            tensors,
         })
     }
 
@@ -112,10 +106,10 @@ impl<'a> Record<'a> {
             .tensors
             .get(name)
             .ok_or_else(|| RecordError::Missing(name.to_owned()))?;
-        if descriptor.dtype.as_text() != Some("F32") {
+        if descriptor.dtype != "F32" {
             return Err(RecordError::DType {
                 name: name.to_owned(),
-                found: dtype_name(&descriptor.dtype),
+                found: descriptor.dtype.clone(),
             });
         }
         let same_shape = descriptor.shape.len() == shape.len()
@@ -146,16 +140,88 @@ impl<'a> Record<'a> {
     }
 }
 
-fn dtype_name(dtype: &ciborium::Value) -> String {
-    match dtype {
-        ciborium::Value::Text(text) => text.clone(),
-        ciborium::Value::Map(entries) => entries
-            .first()
-            .and_then(|(key, _)| key.as_text())
-            .unwrap_or("an unknown dtype")
-            .to_owned(),
-        _ => "an unknown dtype".to_owned(),
+/// burn-pack's `Metadata` (a CBOR map): its `tensors` map; other entries are skipped.
+fn read_metadata(bytes: &[u8]) -> Result<BTreeMap<String, Descriptor>, CborError> {
+    let mut decoder = Decoder::new(bytes);
+    let mut tensors = None;
+    for_each_entry(&mut decoder, |d| {
+        if d.str()? != "tensors" {
+            return d.skip();
+        }
+        let mut found = BTreeMap::new();
+        for_each_entry(d, |d| {
+            let name = d.str()?.to_owned();
+            found.insert(name, read_descriptor(d)?);
+            Ok(())
+        })?;
+        tensors = Some(found);
+        Ok(())
+    })?;
+    tensors.ok_or_else(|| CborError::message("missing field `tensors`"))
+}
+
+fn read_descriptor(d: &mut Decoder<'_>) -> Result<Descriptor, CborError> {
+    let (mut dtype, mut shape, mut data_offsets) = (None, None, None);
+    for_each_entry(d, |d| {
+        match d.str()? {
+            "dtype" => dtype = Some(read_dtype(d)?),
+            "shape" => shape = Some(d.array_iter::<u64>()?.collect::<Result<Vec<_>, _>>()?),
+            "data_offsets" => {
+                let offsets = d.array_iter::<u64>()?.collect::<Result<Vec<_>, _>>()?;
+                let [start, end] = offsets[..] else {
+                    return Err(CborError::message("data_offsets is not a pair"));
+                };
+                data_offsets = Some((start, end));
+            }
+            _ => d.skip()?,
+        }
+        Ok(())
+    })?;
+    let missing = |field| CborError::message(format!("missing field `{field}`"));
+    Ok(Descriptor {
+        dtype: dtype.ok_or_else(|| missing("dtype"))?,
+        shape: shape.ok_or_else(|| missing("shape"))?,
+        data_offsets: data_offsets.ok_or_else(|| missing("data_offsets"))?,
+    })
+}
+
+/// burn's `DType`, externally tagged: a unit variant is its name as text, a variant with data
+/// (the quantized types) a map whose one key is its name.
+fn read_dtype(d: &mut Decoder<'_>) -> Result<String, CborError> {
+    let name = match d.datatype()? {
+        Type::String => return Ok(d.str()?.to_owned()),
+        Type::Map | Type::MapIndef => {
+            let mut probe = d.clone();
+            probe.map()?;
+            probe.str().map(str::to_owned).ok()
+        }
+        _ => None,
+    };
+    d.skip()?;
+    Ok(name.unwrap_or_else(|| "an unknown dtype".to_owned()))
+}
+
+/// Calls `entry` once per key-value pair of the map at the decoder's position (of definite or
+/// indefinite length); `entry` reads the key and the value.
+fn for_each_entry<'b>(
+    d: &mut Decoder<'b>,
+    mut entry: impl FnMut(&mut Decoder<'b>) -> Result<(), CborError>,
+) -> Result<(), CborError> {
+    match d.map()? {
+        Some(entries) => {
+            // Each entry reads at least one byte, so a forged length ends at the input's end.
+            for _ in 0..entries {
+                entry(d)?;
+            }
+        }
+        None => {
+            while d.datatype()? != Type::Break {
+                entry(d)?;
+            }
+            d.set_position(d.position() + 1);
+        }
     }
+    Ok(())
 }
 
 /// F32 values left in a record's little-endian bytes, decoded on access.
@@ -198,20 +264,34 @@ mod tests {
     fn pack(tensors: Vec<(&str, burn_pack::DType, Vec<usize>, Vec<u8>)>) -> Vec<u8> {
         let tensors = tensors
             .into_iter()
-            .map(|(name, dtype, shape, bytes)| {
+            .enumerate()
+            .map(|(i, (name, dtype, shape, bytes))| {
                 burn_pack::Tensor::new(
                     name.to_owned(),
                     dtype,
                     shape,
-                    None,
+                    // Training's records carry parameter ids: fields this reader skips.
+                    Some(i as u64 + 11),
                     burn_pack::Bytes::from_bytes_vec(bytes),
                 )
             })
             .collect();
         burn_pack::Writer::new(tensors)
+            .with_metadata("written_by", "the kernels tests")
             .into_bytes()
             .unwrap()
             .to_vec()
+    }
+
+    /// A record with hand-written CBOR metadata and `data` at the first aligned offset.
+    fn record_with_metadata(metadata: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_le_bytes().to_vec();
+        bytes.extend(FORMAT_VERSION.to_le_bytes());
+        bytes.extend(u32::try_from(metadata.len()).unwrap().to_le_bytes());
+        bytes.extend(metadata);
+        bytes.resize(bytes.len().div_ceil(TENSOR_ALIGNMENT) * TENSOR_ALIGNMENT, 0);
+        bytes.extend(data);
+        bytes
     }
 
     fn f32_bytes(values: &[f32]) -> Vec<u8> {
@@ -247,6 +327,110 @@ mod tests {
         let mut row = [0.0; 3];
         view.read_into(3 * 199, &mut row);
         assert_eq!(row, weight[597..600]);
+    }
+
+    #[test]
+    fn reads_indefinite_lengths_and_names_a_dtype_written_as_a_map() {
+        // What another CBOR writer may produce for the same metadata: indefinite-length maps
+        // and arrays, fields in another order, an unknown field, a quantized dtype (a map).
+        let mut metadata = Vec::new();
+        let mut e = minicbor::Encoder::new(&mut metadata);
+        e.begin_map()
+            .unwrap()
+            .str("scalars")
+            .unwrap()
+            .map(0)
+            .unwrap();
+        e.str("tensors").unwrap().begin_map().unwrap();
+        e.str("w").unwrap().begin_map().unwrap();
+        e.str("data_offsets").unwrap().begin_array().unwrap();
+        e.u64(0).unwrap().u64(8).unwrap().end().unwrap();
+        e.str("future_field")
+            .unwrap()
+            .array(1)
+            .unwrap()
+            .str("x")
+            .unwrap();
+        e.str("shape")
+            .unwrap()
+            .begin_array()
+            .unwrap()
+            .u64(2)
+            .unwrap()
+            .end()
+            .unwrap();
+        e.str("dtype").unwrap().str("F32").unwrap();
+        e.end().unwrap();
+        e.str("q").unwrap().map(3).unwrap();
+        e.str("dtype")
+            .unwrap()
+            .map(1)
+            .unwrap()
+            .str("QFloat")
+            .unwrap();
+        e.map(1).unwrap().str("value").unwrap().str("Q8S").unwrap();
+        e.str("shape").unwrap().array(1).unwrap().u64(4).unwrap();
+        e.str("data_offsets")
+            .unwrap()
+            .array(2)
+            .unwrap()
+            .u64(8)
+            .unwrap()
+            .u64(12)
+            .unwrap();
+        e.end().unwrap().end().unwrap();
+        let bytes = record_with_metadata(&metadata, &f32_bytes(&[1.5, -2.5, 0.0]));
+        let record = Record::parse(&bytes).unwrap();
+        assert_eq!(record.f32s("w", &[2]).unwrap(), [1.5, -2.5]);
+        assert_eq!(
+            record.f32s("q", &[4]).unwrap_err().to_string(),
+            "model.bpk's tensor 'q' is QFloat; this network reads F32"
+        );
+    }
+
+    #[test]
+    fn names_what_the_metadata_lacks() {
+        let message = |metadata: &[u8]| {
+            Record::parse(&record_with_metadata(metadata, &[]))
+                .unwrap_err()
+                .to_string()
+        };
+        // {} and {"tensors": {"w": {"dtype": "F32", "shape": [1]}}}
+        assert!(message(&[0xa0]).contains("missing field `tensors`"));
+        let mut metadata = Vec::new();
+        let mut e = minicbor::Encoder::new(&mut metadata);
+        e.map(1)
+            .unwrap()
+            .str("tensors")
+            .unwrap()
+            .map(1)
+            .unwrap()
+            .str("w")
+            .unwrap();
+        e.map(2).unwrap().str("dtype").unwrap().str("F32").unwrap();
+        e.str("shape").unwrap().array(1).unwrap().u64(1).unwrap();
+        assert!(message(&metadata).contains("missing field `data_offsets`"));
+        // data_offsets of three numbers; a map claiming 2^63 entries over a few bytes.
+        let mut metadata = Vec::new();
+        let mut e = minicbor::Encoder::new(&mut metadata);
+        e.map(1)
+            .unwrap()
+            .str("tensors")
+            .unwrap()
+            .map(1)
+            .unwrap()
+            .str("w")
+            .unwrap();
+        e.map(1)
+            .unwrap()
+            .str("data_offsets")
+            .unwrap()
+            .array(3)
+            .unwrap();
+        e.u64(0).unwrap().u64(4).unwrap().u64(8).unwrap();
+        assert!(message(&metadata).contains("data_offsets is not a pair"));
+        let forged = [0xbb, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x61, b'a', 0x01];
+        assert!(message(&forged).starts_with("model.bpk's metadata is invalid"));
     }
 
     #[test]

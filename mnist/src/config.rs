@@ -4,7 +4,7 @@
 
 use runtime::artifacts::ArtifactConfig;
 use runtime::layers::Layers;
-use runtime::settings::TrainingSettings;
+use runtime::settings::{InferenceSettings, TrainingSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::input::PixelNormalization;
@@ -25,12 +25,18 @@ pub struct MnistOptions {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MnistConfig {
+pub struct MnistConfig<T = TrainingSettings<MnistOptions>> {
     pub model: MnistModelConfig,
     /// Pixel statistics of the training images.
     pub normalization: PixelNormalization,
-    pub training: TrainingSettings<MnistOptions>,
+    /// Every training setting ([`TrainingSettings`]); what a module reads of them in
+    /// [`MnistModuleConfig`].
+    pub training: T,
 }
+
+/// `config.json` as the inference module reads it: the network, its preprocessing and the
+/// algorithm's options, without the optimiser and schedule only training uses.
+pub type MnistModuleConfig = MnistConfig<InferenceSettings<MnistOptions>>;
 
 impl ArtifactConfig for MnistConfig {
     type Model = MnistModel;

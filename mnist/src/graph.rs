@@ -9,7 +9,7 @@ use kernels::{BatchNorm, Conv2d, ConvShape, Dense, FeatureMap, Record, RecordErr
 use runtime::artifacts::{Artifacts, LoadedModel};
 use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
-use crate::config::MnistConfig;
+use crate::config::{MnistConfig, MnistModuleConfig};
 use crate::input::{PIXELS, SIDE};
 use crate::model::{CONV_STRIDE, CONV1_KERNEL, CONV2_KERNEL, MnistModelConfig, conv_padding};
 
@@ -112,17 +112,17 @@ impl MnistKernels {
 
 impl Forward for MnistKernels {
     fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
-        let MnistConfig { model, .. } = artifacts.config()?;
+        let MnistModuleConfig { model, .. } = artifacts.config()?;
         let record = Record::parse(artifacts.model_bpk).map_err(|e| e.to_string())?;
         Self::from_record(&record, &model).map_err(|e| e.to_string())
     }
 
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
         let (images, pixels) = input.into_f32_rows(PIXELS)?;
-        let features: Vec<f32> = pixels
-            .chunks_exact(PIXELS)
-            .flat_map(|image| self.features(image))
-            .collect();
+        let mut features = Vec::new();
+        for image in pixels.chunks_exact(PIXELS) {
+            features.extend(self.features(image));
+        }
         let mut x = self.hidden.forward(&features, images);
         relu(&mut x);
         // Dropout does nothing at inference.

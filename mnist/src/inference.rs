@@ -8,7 +8,7 @@ use runtime::graph::Forward;
 use runtime::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
-use crate::config::MnistConfig;
+use crate::config::MnistModuleConfig;
 use crate::graph::{GRAPH, MnistKernels};
 use crate::input::{CLASSES, MAX_PIXEL, MnistInput, PIXELS, SIDE, graph_input};
 
@@ -23,7 +23,7 @@ const CHUNK: usize = 100;
 /// embedded [`MnistKernels`], Burn's [`crate::graph::MnistGraph`], or the host's named graph.
 #[derive(Debug)]
 pub struct MnistPredictor<F = MnistKernels> {
-    card: ModelCard<MnistConfig>,
+    card: ModelCard<MnistModuleConfig>,
     network: F,
 }
 

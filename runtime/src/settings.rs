@@ -22,6 +22,16 @@ pub struct TrainingSettings<O> {
     pub options: O,
 }
 
+/// What an inference module reads of `config.json`'s `training`: the algorithm's own options
+/// (AG News' tokenizer is shaped by them), not the optimiser or the schedule. Their
+/// deserialisers (internally tagged enums) were 17 KB of every module, for settings only
+/// training uses. Each algorithm's config is generic over its `training`, with
+/// [`TrainingSettings`] the default and this for the modules.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InferenceSettings<O> {
+    pub options: O,
+}
+
 /// The optimiser and its hyper-parameters (burn's defaults unless an algorithm says otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
@@ -126,6 +136,13 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<TrainingSettings<NoOptions>>(&json).unwrap(),
             settings
+        );
+        // A module reads the options alone from the same text.
+        assert_eq!(
+            serde_json::from_str::<InferenceSettings<NoOptions>>(&json).unwrap(),
+            InferenceSettings {
+                options: NoOptions {}
+            }
         );
     }
 }

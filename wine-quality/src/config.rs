@@ -5,7 +5,7 @@
 
 use runtime::artifacts::ArtifactConfig;
 use runtime::layers::Layers;
-use runtime::settings::{NoOptions, TrainingSettings};
+use runtime::settings::{InferenceSettings, NoOptions, TrainingSettings};
 use runtime::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 
@@ -16,13 +16,19 @@ use crate::model::{WineModel, WineModelConfig};
 pub type WineOptions = NoOptions;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WineConfig {
+pub struct WineConfig<T = TrainingSettings<WineOptions>> {
     pub model: WineModelConfig,
     /// Standardisation statistics of the training split's inputs.
     pub preprocessing: Standardizer,
     pub target: TargetScale,
-    pub training: TrainingSettings<WineOptions>,
+    /// Every training setting ([`TrainingSettings`]); what a module reads of them in
+    /// [`WineModuleConfig`].
+    pub training: T,
 }
+
+/// `config.json` as the inference module reads it: the network, its preprocessing and the
+/// algorithm's options, without the optimiser and schedule only training uses.
+pub type WineModuleConfig = WineConfig<InferenceSettings<WineOptions>>;
 
 impl ArtifactConfig for WineConfig {
     type Model = WineModel;

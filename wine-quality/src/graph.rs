@@ -8,7 +8,7 @@ use kernels::{Perceptron, Record};
 use runtime::artifacts::{Artifacts, LoadedModel};
 use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
-use crate::config::WineConfig;
+use crate::config::{WineConfig, WineModuleConfig};
 use crate::input::NUM_INPUTS;
 
 /// Standardised measurements and the type flag in, the standardised quality out.
@@ -57,7 +57,7 @@ pub struct WineKernels {
 
 impl Forward for WineKernels {
     fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
-        let WineConfig { model, .. } = artifacts.config()?;
+        let WineModuleConfig { model, .. } = artifacts.config()?;
         let record = Record::parse(artifacts.model_bpk).map_err(|e| e.to_string())?;
         let hidden = model.hidden_size;
         let layers = Perceptron::load(

@@ -8,7 +8,7 @@ use runtime::graph::Forward;
 use runtime::oip::{Inputs, OutputRow, Signature, TensorSpec};
 use serde_json::{Value, json};
 
-use crate::config::WineConfig;
+use crate::config::WineModuleConfig;
 use crate::graph::{GRAPH, WineKernels};
 use crate::input::{FEATURES, TYPE_KEY, WineInput, graph_input};
 
@@ -16,7 +16,7 @@ use crate::input::{FEATURES, TYPE_KEY, WineInput, graph_input};
 /// embedded [`WineKernels`], Burn's [`crate::graph::WineGraph`], or the host's named graph.
 #[derive(Debug)]
 pub struct WinePredictor<F = WineKernels> {
-    card: ModelCard<WineConfig>,
+    card: ModelCard<WineModuleConfig>,
     network: F,
 }
 
