@@ -11,6 +11,7 @@
 //! Every output is summed in one fixed order with no fused multiply-add, so the wasm module
 //! and the native build give bit-identical answers.
 
+mod lanes;
 pub mod layers;
 pub mod matmul;
 pub mod record;

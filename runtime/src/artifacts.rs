@@ -47,6 +47,14 @@ impl<'a> Artifacts<'a> {
             .map_err(|e| format!("the embedded config.json is invalid: {e}"))
     }
 
+    /// `config.json` as the algorithm's config type, and `metrics.json`.
+    pub fn config_and_report<C: DeserializeOwned>(&self) -> Result<(C, Value), String> {
+        let config = self.config()?;
+        let report = serde_json::from_slice(self.metrics_json)
+            .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
+        Ok((config, report))
+    }
+
     /// One of the algorithm's own files; a message naming it when it was not embedded.
     pub fn extra(&self, name: &str) -> Result<&'a [u8], String> {
         self.extra
@@ -116,20 +124,35 @@ pub struct ModelCard<C> {
     pub config: C,
     /// `metrics.json` as written by training, shown by `--info`.
     pub report: Value,
-    /// SHA-256 of `model.bpk`.
-    pub model_sha256: String,
+    /// The embedded `model.bpk`, hashed only when `--info` asks: hashing it on every run cost
+    /// AG News (5.7 MB) more than the rest of its start-up.
+    model_bpk: &'static [u8],
+    /// The model's SHA-256 when it is known without hashing (a named-graph module's, from
+    /// `metrics.json`).
+    recorded_sha256: Option<String>,
 }
 
 impl<C: DeserializeOwned> ModelCard<C> {
-    pub fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
-        let config: C = artifacts.config()?;
-        let report: Value = serde_json::from_slice(artifacts.metrics_json)
-            .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
+    pub fn load(artifacts: &Artifacts<'static>) -> Result<Self, String> {
+        let (config, report) = artifacts.config_and_report()?;
+        let recorded_sha256 = if artifacts.model_bpk.is_empty() {
+            Some(artifacts.model_sha256()?)
+        } else {
+            None
+        };
         Ok(Self {
             config,
             report,
-            model_sha256: artifacts.model_sha256()?,
+            model_bpk: artifacts.model_bpk,
+            recorded_sha256,
         })
+    }
+
+    /// SHA-256 of `model.bpk`.
+    pub fn model_sha256(&self) -> String {
+        self.recorded_sha256
+            .clone()
+            .unwrap_or_else(|| sha256_hex(self.model_bpk))
     }
 
     /// `--info`: the model's name and identity, `details` of its own (input schema,
@@ -137,7 +160,7 @@ impl<C: DeserializeOwned> ModelCard<C> {
     pub fn info(&self, model: &str, details: Value) -> Value {
         let mut info = serde_json::Map::new();
         info.insert("model".into(), model.into());
-        info.insert("model_sha256".into(), self.model_sha256.clone().into());
+        info.insert("model_sha256".into(), self.model_sha256().into());
         if let Value::Object(details) = details {
             info.extend(details);
         }
@@ -177,7 +200,7 @@ mod loaded {
     use serde::de::DeserializeOwned;
     use serde_json::Value;
 
-    use super::{Artifacts, ModelCard};
+    use super::Artifacts;
     use crate::layers::{Empty, Layers};
 
     /// `config.json` of an algorithm: it knows the network it describes.
@@ -216,11 +239,7 @@ mod loaded {
             if artifacts.model_bpk.is_empty() {
                 return Err("the embedded model.bpk is empty".into());
             }
-            let ModelCard {
-                config,
-                report,
-                model_sha256,
-            } = ModelCard::<C>::load(artifacts)?;
+            let (config, report) = artifacts.config_and_report::<C>()?;
             let record =
                 ModuleRecord::from_bytes(Bytes::from_bytes_vec(artifacts.model_bpk.to_vec()))
                     .map_err(|e| format!("the embedded model.bpk is invalid: {e}"))?;
@@ -232,7 +251,7 @@ mod loaded {
                 model,
                 config,
                 report,
-                model_sha256,
+                model_sha256: artifacts.model_sha256()?,
                 device,
             })
         }

@@ -129,7 +129,7 @@ fn runners(
     let runner = workspace_root().join("runners/node-wasi.mjs");
     vec![
         Runner {
-            label: "native (flex)",
+            label: "native",
             command: with(native, vec![]),
         },
         Runner {
@@ -167,21 +167,42 @@ fn runners(
 fn timing_table(name: &str, example: &str, batch: usize, runners: &[Runner]) -> Result<String> {
     let many = format!("[{}]", vec![example; batch].join(","));
     let mut rows = String::new();
+    let mut per_item = Vec::new();
     for runner in runners {
         // One unmeasured run fills caches (wasmtime's compilation cache, the page cache).
         median_ms(&*runner.command, example, 1)?;
         let one = median_ms(&*runner.command, example, RUNS)?;
         let all = median_ms(&*runner.command, &many, RUNS)?;
+        let extra = (all - one) / (batch - 1) as f64;
         rows += &format!(
-            "| {} | {one:.1} ms | {all:.1} ms | {:.3} ms |\n",
-            runner.label,
-            (all - one) / (batch - 1) as f64
+            "| {} | {one:.1} ms | {all:.1} ms | {extra:.3} ms |\n",
+            runner.label
         );
+        per_item.push((runner.label, extra));
     }
     Ok(format!(
         "#### {name}\n\n| | one input | batch of {batch} | per extra item |\n\
-         | --- | ---: | ---: | ---: |\n{rows}\n"
+         | --- | ---: | ---: | ---: |\n{rows}\n{}",
+        wasm_to_native(&per_item)
     ))
+}
+
+/// The per-item cost of the precompiled module under wasmtime against the native build's, as
+/// a sentence (empty when either is missing or the native cost is within noise of zero).
+fn wasm_to_native(per_item: &[(&str, f64)]) -> String {
+    let cost = |label: &str| {
+        per_item
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map(|&(_, cost)| cost)
+    };
+    match (cost("wasmtime, precompiled"), cost("native")) {
+        (Some(wasm), Some(native)) if native > 0.01 => format!(
+            "Per extra item, wasmtime (precompiled) / native: **{:.2}x**.\n\n",
+            wasm / native
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The example input a module's `--help` shows.
