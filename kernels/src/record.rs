@@ -388,6 +388,19 @@ mod tests {
         );
     }
 
+    /// `{"tensors": {"w": {...}}}`, the innermost map of `entries` pairs written by `fields`.
+    fn tensor_w(
+        entries: u64,
+        fields: impl FnOnce(&mut minicbor::Encoder<&mut Vec<u8>>),
+    ) -> Vec<u8> {
+        let mut metadata = Vec::new();
+        let mut e = minicbor::Encoder::new(&mut metadata);
+        e.map(1).unwrap().str("tensors").unwrap().map(1).unwrap();
+        e.str("w").unwrap().map(entries).unwrap();
+        fields(&mut e);
+        metadata
+    }
+
     #[test]
     fn names_what_the_metadata_lacks() {
         let message = |metadata: &[u8]| {
@@ -397,38 +410,17 @@ mod tests {
         };
         // {} and {"tensors": {"w": {"dtype": "F32", "shape": [1]}}}
         assert!(message(&[0xa0]).contains("missing field `tensors`"));
-        let mut metadata = Vec::new();
-        let mut e = minicbor::Encoder::new(&mut metadata);
-        e.map(1)
-            .unwrap()
-            .str("tensors")
-            .unwrap()
-            .map(1)
-            .unwrap()
-            .str("w")
-            .unwrap();
-        e.map(2).unwrap().str("dtype").unwrap().str("F32").unwrap();
-        e.str("shape").unwrap().array(1).unwrap().u64(1).unwrap();
-        assert!(message(&metadata).contains("missing field `data_offsets`"));
+        let no_offsets = tensor_w(2, |e| {
+            e.str("dtype").unwrap().str("F32").unwrap();
+            e.str("shape").unwrap().array(1).unwrap().u64(1).unwrap();
+        });
+        assert!(message(&no_offsets).contains("missing field `data_offsets`"));
         // data_offsets of three numbers; a map claiming 2^63 entries over a few bytes.
-        let mut metadata = Vec::new();
-        let mut e = minicbor::Encoder::new(&mut metadata);
-        e.map(1)
-            .unwrap()
-            .str("tensors")
-            .unwrap()
-            .map(1)
-            .unwrap()
-            .str("w")
-            .unwrap();
-        e.map(1)
-            .unwrap()
-            .str("data_offsets")
-            .unwrap()
-            .array(3)
-            .unwrap();
-        e.u64(0).unwrap().u64(4).unwrap().u64(8).unwrap();
-        assert!(message(&metadata).contains("data_offsets is not a pair"));
+        let three_offsets = tensor_w(1, |e| {
+            e.str("data_offsets").unwrap().array(3).unwrap();
+            e.u64(0).unwrap().u64(4).unwrap().u64(8).unwrap();
+        });
+        assert!(message(&three_offsets).contains("data_offsets is not a pair"));
         let forged = [0xbb, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x61, b'a', 0x01];
         assert!(message(&forged).starts_with("model.bpk's metadata is invalid"));
     }
