@@ -5,6 +5,7 @@
 //!
 //! ```sh
 //! cargo run --release -p mnist --example throughput -- --backend flex --steps 100
+//! cargo run --release -p mnist --example throughput -- --layers burn   # without train-ops
 //! ```
 //! Prints one JSON object.
 
@@ -24,6 +25,8 @@ use train_kit::paths::resolve_data_dir;
 
 struct Options {
     backend: String,
+    /// `train-ops` (the training kernels, what the binaries run) or `burn` (burn's layers).
+    layers: String,
     batch_size: usize,
     steps: usize,
     warmup: usize,
@@ -32,6 +35,7 @@ struct Options {
 fn options() -> Result<Options> {
     let mut options = Options {
         backend: "flex".into(),
+        layers: "train-ops".into(),
         batch_size: ALGORITHM.defaults.batch_size,
         steps: 100,
         warmup: 5,
@@ -41,10 +45,13 @@ fn options() -> Result<Options> {
         let value = args.next().unwrap_or_default();
         match flag.as_str() {
             "--backend" => options.backend = value,
+            "--layers" => options.layers = value,
             "--batch-size" => options.batch_size = value.parse()?,
             "--steps" => options.steps = value.parse()?,
             "--warmup" => options.warmup = value.parse()?,
-            other => bail!("unknown option {other} (--backend, --batch-size, --steps, --warmup)"),
+            other => bail!(
+                "unknown option {other} (--backend, --layers, --batch-size, --steps, --warmup)"
+            ),
         }
     }
     Ok(options)
@@ -60,8 +67,15 @@ fn device(backend: &str) -> Result<Device> {
 }
 
 fn main() -> Result<()> {
+    // As the training binary does (`train_ops::flush_denormals`).
+    train_ops::flush_denormals()?;
     let options = options()?;
     let device = device(&options.backend)?;
+    match options.layers.as_str() {
+        "train-ops" => {}
+        "burn" => train_ops::set_kernels_enabled(false),
+        other => bail!("unknown layers {other} (train-ops or burn)"),
+    }
     let data = load(&resolve_data_dir(None).path)?;
     let normalization = PixelNormalization::fit(data.train.iter().map(|item| &item.pixels));
     let batcher = MnistBatcher {
@@ -103,6 +117,7 @@ fn main() -> Result<()> {
     let per_step = |seconds: f64| seconds * 1000.0 / options.steps as f64;
     let report = json!({
         "backend": options.backend,
+        "layers": options.layers,
         "batch_size": options.batch_size,
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "steps": options.steps,

@@ -55,14 +55,16 @@ const COMMITTED_METRICS: &str = "artifacts/mnist/metrics.json";
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let only = match args {
         [] => None,
-        [what] if ["modules", "serve", "named"].contains(&what.as_str()) => Some(what.as_str()),
-        _ => {
-            bail!("unknown bench arguments {args:?}; use `cargo xtask bench [modules|serve|named]`")
+        [what] if ["training", "modules", "serve", "named"].contains(&what.as_str()) => {
+            Some(what.as_str())
         }
+        _ => bail!(
+            "unknown bench arguments {args:?}; use `cargo xtask bench [training|modules|serve|named]`"
+        ),
     };
     let wasmtime = ensure_wasmtime()?;
     let machine = machine(&wasmtime);
-    if only.is_none() {
+    if only.is_none_or(|what| what == "training") {
         training(&machine)?;
     }
     if only.is_none_or(|what| what == "modules") {
@@ -91,13 +93,17 @@ fn training(machine: &str) -> Result<()> {
 
     println!("bench: training throughput (flex, ndarray, PyTorch)");
     let flex = example("throughput", &["--backend", "flex", "--steps", "200"])?;
+    let burn_layers = example(
+        "throughput",
+        &["--backend", "flex", "--layers", "burn", "--steps", "200"],
+    )?;
     let ndarray = example("throughput", &["--backend", "ndarray", "--steps", "20"])?;
     let pytorch = pytorch();
     println!("bench: where a step's time goes (flex)");
     let costs = example("layer_costs", &["--backend", "flex"])?;
     let text = format!(
         "{machine}{}{}",
-        training_section(&flex, &ndarray, &pytorch)?,
+        training_section(&flex, &burn_layers, &ndarray, &pytorch)?,
         costs_section(&costs)?
     );
     publish(&TRAINING_MARKERS, &text)
@@ -255,11 +261,15 @@ fn training_row(label: &str, figures: &Value, benchmark: &str) -> Result<String>
 
 fn training_section(
     flex: &Output,
+    burn_layers: &Output,
     ndarray: &Output,
     pytorch: &Result<Value, String>,
 ) -> Result<String> {
-    let (Some(flex_figures), Some(ndarray_figures)) = (flex.lines.last(), ndarray.lines.last())
-    else {
+    let (Some(flex_figures), Some(burn_layers_figures), Some(ndarray_figures)) = (
+        flex.lines.last(),
+        burn_layers.lines.last(),
+        ndarray.lines.last(),
+    ) else {
         bail!("the throughput example printed nothing");
     };
     let mut text = String::from(
@@ -267,11 +277,17 @@ fn training_section(
          One step = forward, cross-entropy, backward and an Adam update on a batch of 64 real \
          training images; evaluation = inference-mode forward passes in batches of 500. The \
          epoch estimate is 60,000 training images at the step rate plus 10,000 test images \
-         at the evaluation rate.\n\n\
+         at the evaluation rate. *train-ops* is the project's training kernels (what the \
+         binaries run); *burn's layers* is the same model and backend without them.\n\n\
          | backend | threads | train images/s | forward ms | backward ms | Adam ms | eval images/s | epoch |\n\
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
-    text += &training_row("burn 0.22 flex", flex_figures, &flex.benchmark)?;
+    text += &training_row("burn 0.22 flex + train-ops", flex_figures, &flex.benchmark)?;
+    text += &training_row(
+        "burn 0.22 flex, burn's layers",
+        burn_layers_figures,
+        &burn_layers.benchmark,
+    )?;
     text += &training_row("burn 0.22 ndarray", ndarray_figures, &ndarray.benchmark)?;
     match pytorch {
         Ok(figures) => {

@@ -44,9 +44,10 @@ Commands:
   baseline         the AG News TF-IDF + logistic-regression baseline (scikit-learn, installed
                    into a virtual environment under the target directory) on the committed
                    model's split; writes artifacts/ag-news/baseline.json
-  bench [modules|serve|named]
-                   MNIST training throughput (flex, ndarray, PyTorch CPU when installed:
-                   BENCH_PYTHON) and where a step's time goes; every inference module's size,
+  bench [training|modules|serve|named]
+                   MNIST training throughput (flex with and without train-ops, ndarray,
+                   PyTorch CPU when installed: BENCH_PYTHON) and where a step's time goes
+                   (`training`: only these); every inference module's size,
                    start-up and per-item cost natively and under wasmtime, wasmi and Node.js
                    (`modules`: only these); the model server under wrk beside `wasmtime run`
                    per request, MLServer and the in-process floor (`serve`: only this);

@@ -1,6 +1,13 @@
 #![recursion_limit = "256"]
 //! Trains the MNIST digit classifier on the CPU (`--backend flex|ndarray`).
 
-fn main() -> std::process::ExitCode {
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Before anything uses rayon: its pool's threads must be built flushing subnormals.
+    if let Err(error) = train_ops::flush_denormals() {
+        eprintln!("mnist-ndarray: {error}");
+        return ExitCode::FAILURE;
+    }
     train_kit::cli::cpu_main(mnist::training::ALGORITHM, mnist::training::train)
 }

@@ -1,0 +1,144 @@
+//! [`TrainOps`] on flex: the kernels on contiguous f32 buffers, and the conversions between
+//! those and flex tensors.
+
+use std::borrow::Cow;
+
+use burn::backend::Flex;
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::tensor::{Bytes, DType, Shape};
+
+use crate::{NormalizedBatch, TrainOps, conv, linear, norm};
+
+/// A tensor's elements in row-major order: borrowed when already laid out so.
+pub(crate) fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
+    match tensor.as_slice::<f32>() {
+        Some(values) => Cow::Borrowed(values),
+        None => Cow::Owned(
+            tensor
+                .to_contiguous()
+                .as_slice::<f32>()
+                .expect("f32")
+                .to_vec(),
+        ),
+    }
+}
+
+/// A contiguous f32 tensor of `shape` holding `values`.
+pub(crate) fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
+    let shape = shape.into();
+    assert_eq!(
+        values.len(),
+        shape.num_elements(),
+        "a buffer of the wrong size"
+    );
+    FlexTensor::new(
+        Bytes::from_elems(values),
+        Layout::contiguous(shape),
+        DType::F32,
+    )
+}
+
+pub(crate) fn dims<const D: usize>(tensor: &FlexTensor) -> [usize; D] {
+    let shape = tensor.layout().shape();
+    std::array::from_fn(|i| shape[i])
+}
+
+/// The geometry of a convolution of `x` by `weight`.
+///
+/// # Panics
+/// When the shapes do not make a convolution: a bug in the caller, as burn's own conv panics.
+pub(crate) fn conv_geometry(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    stride: [usize; 2],
+    [top, left, bottom, right]: [usize; 4],
+) -> conv::Geometry {
+    let [batch, channels_in, height, width] = dims(x);
+    let [channels_out, weight_in, kh, kw] = dims(weight);
+    assert_eq!(
+        channels_in, weight_in,
+        "conv2d: {channels_in} input channels, weights for {weight_in}"
+    );
+    let geometry = conv::Geometry {
+        batch,
+        channels_in,
+        input: [height, width],
+        channels_out,
+        kernel: [kh, kw],
+        stride,
+        padding_start: [top, left],
+        padding_end: [bottom, right],
+    };
+    assert!(
+        geometry.output().is_some(),
+        "conv2d: a {kh}x{kw} kernel with stride {stride:?} does not fit a {height}x{width} input"
+    );
+    geometry
+}
+
+pub(crate) fn norm_shape(x: &FlexTensor) -> norm::Shape {
+    let [batch, channels, height, width] = dims(x);
+    norm::Shape {
+        batch,
+        channels,
+        plane: height * width,
+    }
+}
+
+pub(crate) fn linear_sizes(x: &FlexTensor, weight: &FlexTensor) -> [usize; 3] {
+    let [rows, inputs] = dims(x);
+    let [weight_inputs, outputs] = dims(weight);
+    assert_eq!(
+        inputs, weight_inputs,
+        "linear: rows of {inputs} values, weights for {weight_inputs}"
+    );
+    [rows, inputs, outputs]
+}
+
+pub(crate) fn conv_output(values: Vec<f32>, geometry: &conv::Geometry) -> FlexTensor {
+    let [oh, ow] = geometry.output().expect("checked");
+    tensor(values, [geometry.batch, geometry.channels_out, oh, ow])
+}
+
+impl TrainOps for Flex {
+    fn conv2d_gemm(
+        x: FlexTensor,
+        weight: FlexTensor,
+        stride: [usize; 2],
+        padding: [usize; 4],
+    ) -> FlexTensor {
+        let geometry = conv_geometry(&x, &weight, stride, padding);
+        let (output, _) = conv::forward(&values(&x), &values(&weight), &geometry);
+        conv_output(output, &geometry)
+    }
+
+    fn batch_norm_relu_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+    ) -> NormalizedBatch<Self> {
+        let shape = norm_shape(&x);
+        let forward = norm::forward(
+            &values(&x),
+            &values(&gamma),
+            &values(&beta),
+            epsilon,
+            &shape,
+        );
+        NormalizedBatch {
+            output: tensor(forward.output, dims::<4>(&x)),
+            mean: tensor(forward.mean, [shape.channels]),
+            variance: tensor(forward.variance, [shape.channels]),
+        }
+    }
+
+    fn matmul_gemm(x: FlexTensor, weight: FlexTensor) -> FlexTensor {
+        let sizes = linear_sizes(&x, &weight);
+        let [rows, _, outputs] = sizes;
+        tensor(
+            linear::forward(&values(&x), &values(&weight), sizes),
+            [rows, outputs],
+        )
+    }
+}
