@@ -31,7 +31,7 @@ impl Backward<Flex, 2> for ConvBackward {
         let [node_x, node_weight] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let ConvState {
-            patches,
+            mut patches,
             weight,
             geometry,
         } = ops.state;
@@ -39,9 +39,10 @@ impl Backward<Flex, 2> for ConvBackward {
             input: node_x.is_some(),
             weight: node_weight.is_some(),
         };
+        // The state's own buffer (copied only if something else still holds it).
         let (grad_x, grad_weight) = conv::backward(
             &values(&grad),
-            &values(&patches),
+            patches.storage_mut::<f32>(),
             &values(&weight),
             &geometry,
             wanted,

@@ -110,9 +110,12 @@ pub(crate) struct Wanted {
 }
 
 /// Gradients of the input and the weights (each when wanted) from the output's gradient.
+///
+/// `patches` is the forward pass's patch matrix; once the weights' gradient has read it, the
+/// patches' gradient is written over it (same size), saving a multi-MB buffer per step.
 pub(crate) fn backward(
     grad_out: &[f32],
-    patches: &[f32],
+    patches: &mut [f32],
     weight: &[f32],
     geometry: &Geometry,
     wanted: Wanted,
@@ -127,14 +130,14 @@ pub(crate) fn backward(
         dw
     });
     let grad_input = wanted.input.then(|| {
-        let mut d_patches = vec![0.0; patch * columns];
+        let d_patches = patches;
         matmul(
-            &mut d_patches,
+            d_patches,
             View::rows(weight, channels_out, patch).t(),
             dz,
             false,
         );
-        col2im(&d_patches, geometry)
+        col2im(d_patches, geometry)
     });
     (grad_input, grad_weight)
 }
@@ -183,16 +186,16 @@ fn col2im(d_patches: &[f32], geometry: &Geometry) -> Vec<f32> {
     let [kh, kw] = geometry.kernel;
     let stride = geometry.stride[1];
     let (positions, columns) = (oh * ow, geometry.batch * oh * ow);
+    let reads: Vec<_> = (0..kw).map(|kx| geometry.columns_read(kx)).collect();
     let mut grad = vec![0.0; geometry.batch * geometry.image()];
     grad.par_chunks_mut(height * width)
         .enumerate()
         .for_each(|(index, plane)| {
             let (image, channel) = (index / geometry.channels_in, index % geometry.channels_in);
             for ky in 0..kh {
-                for kx in 0..kw {
+                for (kx, (read, first)) in reads.iter().enumerate() {
                     let tap = (channel * kh + ky) * kw + kx;
                     let row = &d_patches[tap * columns + image * positions..][..positions];
-                    let (read, first) = geometry.columns_read(kx);
                     for (oy, values) in row.chunks_exact(ow).enumerate() {
                         let Some(iy) = geometry.source(0, oy, ky) else {
                             continue;
