@@ -121,8 +121,9 @@ impl MnistModel {
     /// `[batch, 1, 28, 28]` normalised images to `[batch, 10]` logits.
     ///
     /// In training builds the layers run through `train_ops`, which on burn's flex backend
-    /// under autodiff replaces them with kernels that have their own backward passes (about
-    /// 3x faster training steps, BENCHMARKS.md) and elsewhere calls the same layers.
+    /// under autodiff replaces them with kernels that have their own backward passes (1.7x
+    /// the training images per second in BENCHMARKS.md's run) and elsewhere calls the same
+    /// layers.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = ops::batch_norm_relu(&self.norm1, ops::conv2d(&self.conv1, images));
         let x = ops::batch_norm_relu(&self.norm2, ops::conv2d(&self.conv2, x));

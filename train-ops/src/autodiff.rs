@@ -146,8 +146,7 @@ impl<C: CheckpointStrategy> TrainOps for Autodiff<Flex, C> {
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let columns = patches.len() / geometry.patch().max(1);
-                let patches = tensor(patches, [geometry.patch(), columns]);
+                let patches = tensor(patches, [geometry.patch(), geometry.columns()]);
                 let state = ConvState {
                     patches,
                     weight,

@@ -4,8 +4,8 @@
 //! burn's flex backend convolves forward with im2col too, but its backward is burn's generic
 //! one: the weight gradient as a second convolution with the batch as channels (through tiled
 //! transposes) and the input gradient as a transposed convolution. Here the forward keeps its
-//! patch matrix, and both gradients are one gemm each on it: `dW = dZᵀ x patches`,
-//! `d(patches) = dZ x W`, folded back onto the input (col2im).
+//! patch matrix, and both gradients are one gemm each on it: `dW = dZ x patchesᵀ`,
+//! `d(patches) = Wᵀ x dZ`, folded back onto the input (col2im).
 
 use rayon::prelude::*;
 
@@ -49,6 +49,11 @@ impl Geometry {
         oh * ow
     }
 
+    /// Output positions of the whole batch: the patch matrix's columns.
+    pub(crate) fn columns(&self) -> usize {
+        self.batch * self.positions()
+    }
+
     /// Elements of one patch: one row of the patch matrix.
     pub(crate) fn patch(&self) -> usize {
         self.channels_in * self.kernel[0] * self.kernel[1]
@@ -90,7 +95,7 @@ impl Geometry {
 /// (`[out, batch * oh * ow]`), one contiguous copy per image and channel from NCHW.
 pub(crate) fn forward(x: &[f32], weight: &[f32], geometry: &Geometry) -> (Vec<f32>, Vec<f32>) {
     let patches = im2col(x, geometry);
-    let columns = geometry.batch * geometry.positions();
+    let columns = geometry.columns();
     let (patch, channels_out) = (geometry.patch(), geometry.channels_out);
     let mut z = vec![0.0; channels_out * columns];
     matmul(
@@ -120,7 +125,7 @@ pub(crate) fn backward(
     geometry: &Geometry,
     wanted: Wanted,
 ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
-    let columns = geometry.batch * geometry.positions();
+    let columns = geometry.columns();
     let (patch, channels_out) = (geometry.patch(), geometry.channels_out);
     let dz = from_images(grad_out, geometry);
     let dz = View::rows(&dz, channels_out, columns);
@@ -149,7 +154,7 @@ fn im2col(x: &[f32], geometry: &Geometry) -> Vec<f32> {
     let [height, width] = geometry.input;
     let [kh, kw] = geometry.kernel;
     let stride = geometry.stride[1];
-    let columns = geometry.batch * oh * ow;
+    let columns = geometry.columns();
     let mut patches = vec![0.0; geometry.patch() * columns];
     patches
         .par_chunks_mut(columns)
@@ -185,7 +190,7 @@ fn col2im(d_patches: &[f32], geometry: &Geometry) -> Vec<f32> {
     let [height, width] = geometry.input;
     let [kh, kw] = geometry.kernel;
     let stride = geometry.stride[1];
-    let (positions, columns) = (oh * ow, geometry.batch * oh * ow);
+    let (positions, columns) = (oh * ow, geometry.columns());
     let reads: Vec<_> = (0..kw).map(|kx| geometry.columns_read(kx)).collect();
     let mut grad = vec![0.0; geometry.batch * geometry.image()];
     grad.par_chunks_mut(height * width)
@@ -215,7 +220,7 @@ fn col2im(d_patches: &[f32], geometry: &Geometry) -> Vec<f32> {
 /// `[out, batch * positions]` (the product) to NCHW `[batch, out, positions]`.
 fn to_images(z: &[f32], geometry: &Geometry) -> Vec<f32> {
     let (positions, channels) = (geometry.positions(), geometry.channels_out);
-    let columns = geometry.batch * positions;
+    let columns = geometry.columns();
     let mut out = vec![0.0; z.len()];
     out.par_chunks_mut(positions)
         .enumerate()

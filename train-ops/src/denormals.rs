@@ -72,4 +72,14 @@ mod tests {
         });
         assert_eq!(flushed.join().unwrap(), 0.0);
     }
+
+    #[test]
+    fn a_call_after_the_pool_exists_is_refused_with_the_fix() {
+        // Whichever call comes first (this one or another test's rayon use) builds the pool.
+        let _ = flush_denormals();
+        let error = flush_denormals().expect_err("the global pool exists by now");
+        let message = error.to_string();
+        assert!(message.contains("already runs"), "{message}");
+        assert!(message.contains("first thing in main"), "{message}");
+    }
 }
