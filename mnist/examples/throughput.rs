@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use mnist::data::{MnistBatcher, MnistItem, RandomShift, load};
 use mnist::input::PixelNormalization;
@@ -85,7 +85,7 @@ fn main() -> Result<()> {
     let autodiff = device.clone().autodiff();
     device.seed(42);
     let mut model = MnistModelConfig::new().init(&autodiff);
-    let mut optimizer = AdamConfig::new().init();
+    let mut optimizer = train_ops::Adam::new(0.9, 0.999, 1e-5).init();
     let loss = CrossEntropyLossConfig::new().init(&autodiff);
     let batches = data.train.chunks(options.batch_size).cycle();
 

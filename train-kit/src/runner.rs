@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use anyhow::{Result, anyhow, bail};
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
-use burn::optim::{AdamConfig, AdamWConfig};
+use burn::optim::AdamWConfig;
 use burn::train::{Learner, LearnerModel, SupervisedTraining};
 use runtime::settings::{Optimizer, Schedule, TrainingSettings};
 
@@ -75,11 +75,7 @@ pub fn learner<M: LearnerModel, O>(
             beta_1,
             beta_2,
             epsilon,
-        } => AdamConfig::new()
-            .with_beta_1(beta_1)
-            .with_beta_2(beta_2)
-            .with_epsilon(epsilon)
-            .init(),
+        } => train_ops::Adam::new(beta_1, beta_2, epsilon).init(),
         Optimizer::AdamW {
             beta_1,
             beta_2,

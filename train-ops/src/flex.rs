@@ -7,7 +7,7 @@ use burn::backend::Flex;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::{Bytes, DType, Shape};
 
-use crate::{NormalizedBatch, TrainOps, conv, linear, norm};
+use crate::{AdamOps, AdamUpdate, NormalizedBatch, TrainOps, adam, conv, linear, norm};
 
 /// A tensor's elements in row-major order: borrowed when already laid out so.
 pub(crate) fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
@@ -140,5 +140,45 @@ impl TrainOps for Flex {
             linear::forward(&values(&x), &values(&weight), sizes),
             [rows, outputs],
         )
+    }
+}
+
+/// `tensor` as a contiguous buffer of its own elements, offset 0, that `storage_mut` may
+/// update in place (copied only when shared or laid out otherwise).
+fn contiguous(tensor: FlexTensor) -> FlexTensor {
+    let elements = tensor.layout().shape().num_elements();
+    let exact = tensor.layout().contiguous_offsets() == Some((0, elements))
+        && tensor.storage::<f32>().len() == elements;
+    if exact {
+        tensor
+    } else {
+        tensor.to_contiguous()
+    }
+}
+
+impl AdamOps for Flex {
+    fn adam_step(
+        param: FlexTensor,
+        grad: FlexTensor,
+        moment_1: FlexTensor,
+        moment_2: FlexTensor,
+        first: bool,
+        coefficients: [f32; 7],
+    ) -> AdamUpdate<Self> {
+        let mut param = contiguous(param);
+        let (mut moment_1, mut moment_2) = (contiguous(moment_1), contiguous(moment_2));
+        adam::step(
+            param.storage_mut(),
+            &values(&grad),
+            moment_1.storage_mut(),
+            moment_2.storage_mut(),
+            first,
+            coefficients,
+        );
+        AdamUpdate {
+            param,
+            moment_1,
+            moment_2,
+        }
     }
 }

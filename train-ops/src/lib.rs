@@ -6,6 +6,7 @@
 //! - [`batch_norm_relu`]: batch norm with batch statistics fused with the ReLU after it, two
 //!   passes each way ([`norm`]);
 //! - [`linear`]: a dense layer whose products read transposed operands through strides;
+//! - [`Adam`]: burn's Adam in one pass per parameter, same results bit for bit;
 //! - [`flush_denormals`]: subnormal floats flushed to zero in the training threads (Adam's
 //!   decaying moments otherwise slow every step after the first few hundred).
 //!
@@ -15,6 +16,7 @@
 //! else (ndarray, wgpu, evaluation, other options) it calls the layer's own `forward`, so a
 //! model written with these runs on every device. `BENCHMARKS.md` has what each bought.
 
+mod adam;
 mod autodiff;
 mod conv;
 mod denormals;
@@ -25,6 +27,7 @@ mod norm;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+pub use adam::Adam;
 pub use denormals::{PoolAlreadyBuilt, flush_denormals};
 
 use burn::backend::tensor::FloatTensor;
@@ -59,6 +62,29 @@ pub trait TrainOps: Backend {
     fn matmul_gemm(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
+/// The optimizer's step, on flex only: the optimizer sees parameters without autodiff.
+#[backend_extension(Flex)]
+pub trait AdamOps: Backend {
+    /// One Adam step of `param` from `grad`, updating both moments (whose values are ignored
+    /// on the `first` step); `coefficients` are those of [`adam::step`].
+    fn adam_step(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        first: bool,
+        coefficients: [f32; 7],
+    ) -> AdamUpdate<Self>;
+}
+
+/// What [`AdamOps::adam_step`] returns: the parameter and its moments after the step.
+#[derive(ExtensionType, Debug)]
+pub struct AdamUpdate<B: Backend> {
+    pub param: FloatTensor<B>,
+    pub moment_1: FloatTensor<B>,
+    pub moment_2: FloatTensor<B>,
+}
+
 /// What [`TrainOps::batch_norm_relu_train`] returns: the activation, and the per-channel batch
 /// mean and biased variance (constants, for the running statistics).
 #[derive(ExtensionType, Debug)]
@@ -78,16 +104,22 @@ pub fn set_kernels_enabled(enabled: bool) {
     KERNELS_ENABLED.store(enabled, Ordering::Relaxed);
 }
 
-/// Whether `x` lives on autodiff over flex in f32, with the kernels enabled: where they run.
-fn is_flex_training<const D: usize>(x: &Tensor<D>) -> bool {
+fn kernels_enabled() -> bool {
     KERNELS_ENABLED.load(Ordering::Relaxed)
-        && is_flex_autodiff(&x.device())
-        && x.dtype() == DType::F32
 }
 
-fn is_flex_autodiff(device: &Device) -> bool {
-    let dispatch = device.as_dispatch();
-    device.is_autodiff() && matches!(dispatch.clone().inner(), DispatchDevice::Flex(_))
+/// Whether `x` lives on autodiff over flex in f32, with the kernels enabled: where they run.
+fn is_flex_training<const D: usize>(x: &Tensor<D>) -> bool {
+    let device = x.device();
+    kernels_enabled() && device.is_autodiff() && is_flex(&device) && x.dtype() == DType::F32
+}
+
+/// Whether `device` is flex, with or without autodiff.
+fn is_flex(device: &Device) -> bool {
+    matches!(
+        device.as_dispatch().clone().inner(),
+        DispatchDevice::Flex(_)
+    )
 }
 
 /// `layer.forward(x)`, by [`TrainOps::conv2d_gemm`] where it applies (bias added after).
