@@ -70,6 +70,10 @@ pub(crate) fn conv_geometry(
         padding_end: [bottom, right],
     };
     assert!(
+        u32::try_from(height * width).is_ok_and(|plane| plane < u32::MAX),
+        "conv2d: input planes of {height}x{width} are larger than the kernels index"
+    );
+    assert!(
         geometry.output().is_some(),
         "conv2d: a {kh}x{kw} kernel with stride {stride:?} does not fit a {height}x{width} input"
     );
