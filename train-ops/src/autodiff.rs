@@ -63,9 +63,11 @@ struct NormBackward;
 
 #[derive(Clone, Debug)]
 struct NormState {
-    normalized: FlexTensor,
+    /// The forward pass's input (shared, not copied).
+    x: FlexTensor,
     gamma: Vec<f32>,
     beta: Vec<f32>,
+    mean: Vec<f32>,
     inv_std: Vec<f32>,
     shape: norm::Shape,
 }
@@ -77,17 +79,18 @@ impl Backward<Flex, 3> for NormBackward {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let state = ops.state;
-        let (grad_x, grad_gamma, grad_beta) = norm::backward(
-            &values(&grad),
-            &values(&state.normalized),
-            &state.gamma,
-            &state.beta,
-            &state.inv_std,
-            &state.shape,
-        );
+        let x = values(&state.x);
+        let saved = norm::Saved {
+            x: &x,
+            mean: &state.mean,
+            inv_std: &state.inv_std,
+            gamma: &state.gamma,
+            beta: &state.beta,
+        };
+        let (grad_x, grad_gamma, grad_beta) = norm::backward(&values(&grad), &saved, &state.shape);
         let channels = Shape::new([state.shape.channels]);
         for (node, grad, shape) in [
-            (node_x, grad_x, state.normalized.layout().shape().clone()),
+            (node_x, grad_x, state.x.layout().shape().clone()),
             (node_gamma, grad_gamma, channels.clone()),
             (node_beta, grad_beta, channels),
         ] {
@@ -171,7 +174,7 @@ impl<C: CheckpointStrategy> TrainOps for Autodiff<Flex, C> {
         let (gamma, beta) = (values(&gamma).into_owned(), values(&beta).into_owned());
         let forward = norm::forward(&values(&x), &gamma, &beta, epsilon, &shape);
         let channels = [shape.channels];
-        let mean = FloatTensor::<Self>::new(tensor(forward.mean, channels));
+        let mean = FloatTensor::<Self>::new(tensor(forward.mean.clone(), channels));
         let variance = FloatTensor::<Self>::new(tensor(forward.variance, channels));
         let output = tensor(forward.output, x.layout().shape().clone());
         let output = match NormBackward
@@ -181,9 +184,10 @@ impl<C: CheckpointStrategy> TrainOps for Autodiff<Flex, C> {
         {
             OpsKind::Tracked(prep) => {
                 let state = NormState {
-                    normalized: tensor(forward.normalized, x.layout().shape().clone()),
+                    x,
                     gamma,
                     beta,
+                    mean: forward.mean,
                     inv_std: forward.inv_std,
                     shape,
                 };

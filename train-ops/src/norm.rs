@@ -27,10 +27,8 @@ impl Shape {
 /// What the forward pass returns and keeps.
 #[derive(Debug)]
 pub(crate) struct Forward {
-    /// `relu(gamma * x̂ + beta)`.
+    /// `relu(gamma * x̂ + beta)`, `x̂ = (x - mean) / sqrt(var + eps)`.
     pub(crate) output: Vec<f32>,
-    /// `x̂ = (x - mean) / sqrt(var + eps)`, kept for the backward pass.
-    pub(crate) normalized: Vec<f32>,
     /// Per-channel batch mean and (biased) variance, for the running statistics.
     pub(crate) mean: Vec<f32>,
     pub(crate) variance: Vec<f32>,
@@ -38,7 +36,20 @@ pub(crate) struct Forward {
     pub(crate) inv_std: Vec<f32>,
 }
 
-/// Forward pass.
+/// The planes of `data` (NCHW) grouped by channel, image by image: what one channel's task
+/// writes.
+fn channel_planes_mut<'a>(data: &'a mut [f32], shape: &Shape) -> Vec<Vec<&'a mut [f32]>> {
+    let mut channels: Vec<Vec<&mut [f32]>> = (0..shape.channels)
+        .map(|_| Vec::with_capacity(shape.batch))
+        .collect();
+    for (index, plane) in data.chunks_exact_mut(shape.plane).enumerate() {
+        channels[index % shape.channels].push(plane);
+    }
+    channels
+}
+
+/// Forward pass. One task per channel reads that channel's planes three times (sum, squared
+/// deviations, output) while they are still in the core's cache.
 pub(crate) fn forward(
     x: &[f32],
     gamma: &[f32],
@@ -47,11 +58,13 @@ pub(crate) fn forward(
     shape: &Shape,
 ) -> Forward {
     let n = shape.samples() as f64;
+    let mut output = vec![0.0; x.len()];
     // Each plane sums in f32 (vectorised), planes add up in f64: exact enough, same order
     // every run.
-    let (mean, variance): (Vec<f32>, Vec<f32>) = (0..shape.channels)
+    let statistics: Vec<[f32; 3]> = channel_planes_mut(&mut output, shape)
         .into_par_iter()
-        .map(|channel| {
+        .enumerate()
+        .map(|(channel, planes)| {
             let sum: f64 = shape
                 .channel(x, channel)
                 .map(|plane| f64::from(lane_sum(plane, |v| v)))
@@ -61,33 +74,23 @@ pub(crate) fn forward(
                 .channel(x, channel)
                 .map(|plane| f64::from(lane_sum(plane, |v| (v - mean) * (v - mean))))
                 .sum();
-            (mean, (squares / n) as f32)
-        })
-        .unzip();
-    let inv_std: Vec<f32> = variance
-        .iter()
-        .map(|&v| (1.0 / (f64::from(v) + epsilon).sqrt()) as f32)
-        .collect();
-    let mut normalized = vec![0.0; x.len()];
-    let mut output = vec![0.0; x.len()];
-    normalized
-        .par_chunks_mut(shape.plane)
-        .zip(output.par_chunks_mut(shape.plane))
-        .zip(x.par_chunks(shape.plane))
-        .enumerate()
-        .for_each(|(index, ((normalized, output), x))| {
-            let c = index % shape.channels;
-            for ((n, o), &v) in normalized.iter_mut().zip(output.iter_mut()).zip(x) {
-                *n = (v - mean[c]) * inv_std[c];
-                *o = activated(gamma[c], *n, beta[c]);
+            let variance = (squares / n) as f32;
+            let inv_std = (1.0 / (f64::from(variance) + epsilon).sqrt()) as f32;
+            let (gamma, beta) = (gamma[channel], beta[channel]);
+            for (out, x) in planes.into_iter().zip(shape.channel(x, channel)) {
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = activated(gamma, (v - mean) * inv_std, beta);
+                }
             }
-        });
+            [mean, variance, inv_std]
+        })
+        .collect();
+    let column = |i: usize| statistics.iter().map(|s| s[i]).collect();
     Forward {
         output,
-        normalized,
-        mean,
-        variance,
-        inv_std,
+        mean: column(0),
+        variance: column(1),
+        inv_std: column(2),
     }
 }
 
@@ -132,61 +135,66 @@ fn activated(gamma: f32, normalized: f32, beta: f32) -> f32 {
     if y > 0.0 { y } else { 0.0 }
 }
 
-/// Gradients of the input, `gamma` and `beta` from the output's gradient and what the forward
-/// pass kept.
+/// What the backward pass reads besides the output's gradient: the forward pass's input and
+/// per-channel figures (`x̂` is recomputed from them exactly as the forward pass computed it,
+/// rather than kept as another activation-sized buffer).
+#[derive(Clone, Debug)]
+pub(crate) struct Saved<'a> {
+    pub(crate) x: &'a [f32],
+    pub(crate) mean: &'a [f32],
+    pub(crate) inv_std: &'a [f32],
+    pub(crate) gamma: &'a [f32],
+    pub(crate) beta: &'a [f32],
+}
+
+/// Gradients of the input, `gamma` and `beta` from the output's gradient. One task per
+/// channel: the ReLU's mask and both sums in one pass over its planes, the input's gradient in
+/// a second while they are still in cache.
 pub(crate) fn backward(
     grad_out: &[f32],
-    normalized: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    inv_std: &[f32],
+    saved: &Saved<'_>,
     shape: &Shape,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    // The ReLU's gradient first: zero where the output was clamped.
-    let mut g = vec![0.0; grad_out.len()];
-    g.par_chunks_mut(shape.plane)
-        .zip(grad_out.par_chunks(shape.plane))
-        .zip(normalized.par_chunks(shape.plane))
-        .enumerate()
-        .for_each(|(index, ((g, d), xn))| {
-            let c = index % shape.channels;
-            for ((g, &d), &xn) in g.iter_mut().zip(d).zip(xn) {
-                *g = if activated(gamma[c], xn, beta[c]) > 0.0 {
-                    d
-                } else {
-                    0.0
-                };
-            }
-        });
-    // dbeta = Σ g, dgamma = Σ g x̂, per channel.
-    let (grad_beta, grad_gamma): (Vec<f32>, Vec<f32>) = (0..shape.channels)
-        .into_par_iter()
-        .map(|channel| {
-            let (mut sum, mut dot) = (0f64, 0f64);
-            for (g, xn) in shape
-                .channel(&g, channel)
-                .zip(shape.channel(normalized, channel))
-            {
-                sum += f64::from(lane_sum(g, |g| g));
-                dot += f64::from(lane_dot(g, xn));
-            }
-            (sum as f32, dot as f32)
-        })
-        .unzip();
-    // dx = gamma / std * (g - mean(g) - x̂ mean(g x̂)).
     let n = shape.samples() as f32;
-    let mut grad_x = g;
-    grad_x
-        .par_chunks_mut(shape.plane)
-        .zip(normalized.par_chunks(shape.plane))
+    let mut grad_x = vec![0.0; grad_out.len()];
+    let sums: Vec<[f32; 2]> = channel_planes_mut(&mut grad_x, shape)
+        .into_par_iter()
         .enumerate()
-        .for_each(|(index, (g, xn))| {
-            let c = index % shape.channels;
-            let scale = gamma[c] * inv_std[c];
-            let (mean_g, mean_gx) = (grad_beta[c] / n, grad_gamma[c] / n);
-            for (g, &xn) in g.iter_mut().zip(xn) {
-                *g = scale * (*g - mean_g - xn * mean_gx);
+        .map(|(c, mut planes)| {
+            let (mean, inv_std) = (saved.mean[c], saved.inv_std[c]);
+            let (gamma, beta) = (saved.gamma[c], saved.beta[c]);
+            let normalize = |v: f32| (v - mean) * inv_std;
+            let x = || shape.channel(saved.x, c);
+            // dbeta = Σ g, dgamma = Σ g x̂, where g is the gradient zeroed where the ReLU
+            // clamped.
+            let mut normalized = vec![0.0; shape.plane];
+            let (mut sum, mut dot) = (0f64, 0f64);
+            for ((g, d), x) in planes.iter_mut().zip(shape.channel(grad_out, c)).zip(x()) {
+                for ((xn, g), (&d, &v)) in
+                    normalized.iter_mut().zip(g.iter_mut()).zip(d.iter().zip(x))
+                {
+                    *xn = normalize(v);
+                    *g = if activated(gamma, *xn, beta) > 0.0 {
+                        d
+                    } else {
+                        0.0
+                    };
+                }
+                sum += f64::from(lane_sum(g, |g| g));
+                dot += f64::from(lane_dot(g, &normalized));
             }
-        });
+            let (grad_beta, grad_gamma) = (sum as f32, dot as f32);
+            // dx = gamma / std * (g - mean(g) - x̂ mean(g x̂)).
+            let scale = gamma * inv_std;
+            let (mean_g, mean_gx) = (grad_beta / n, grad_gamma / n);
+            for (g, x) in planes.iter_mut().zip(x()) {
+                for (g, &v) in g.iter_mut().zip(x) {
+                    *g = scale * (*g - mean_g - normalize(v) * mean_gx);
+                }
+            }
+            [grad_beta, grad_gamma]
+        })
+        .collect();
+    let (grad_beta, grad_gamma) = sums.iter().map(|&[b, g]| (b, g)).unzip();
     (grad_x, grad_gamma, grad_beta)
 }
