@@ -4,6 +4,9 @@
 //!   backends (`mnist/examples/throughput.rs`), next to PyTorch CPU on the same model, batch
 //!   and thread count (`bench/mnist_pytorch.py`, when `torch` imports; `$BENCH_PYTHON` names
 //!   the interpreter, default `python3`);
+//! - the time burn (the `mnist-ndarray` binary) and PyTorch take to reach 99.2% test accuracy
+//!   with the committed model's whole recipe ([`crate::accuracy_bench`];
+//!   `BENCH_TIME_TO_ACCURACY=0` skips its two full trainings);
 //! - where a step's time goes (`mnist/examples/layer_costs.rs`);
 //! - every inference module's size and timings ([`crate::module_bench`]).
 //!
@@ -11,6 +14,7 @@
 //! parts of `BENCHMARKS.md` (between their markers) and are printed. A figure missing from a
 //! benchmark's output is an error, never a blank or NaN.
 
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,6 +22,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::accuracy_bench::time_to_accuracy_section;
 use crate::module_bench::modules_section;
 use crate::paths::{target_dir, workspace_root};
 use crate::process::{cargo, run, stdout_of};
@@ -47,7 +52,7 @@ struct Markers {
     end: &'static str,
 }
 /// PyTorch's side of the training comparison, relative to the workspace.
-const PYTORCH_SCRIPT: &str = "bench/mnist_pytorch.py";
+pub(crate) const PYTORCH_SCRIPT: &str = "bench/mnist_pytorch.py";
 /// The committed model's own training report, relative to the workspace.
 const COMMITTED_METRICS: &str = "artifacts/mnist/metrics.json";
 
@@ -89,7 +94,15 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
 
 /// The MNIST training figures.
 fn training(machine: &str) -> Result<()> {
-    run(cargo().args(["build", "--release", "-p", "mnist", "--examples"]))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "mnist",
+        "--bin",
+        "mnist-ndarray",
+        "--examples",
+    ]))?;
 
     println!("bench: training throughput (flex, ndarray, PyTorch)");
     let flex = example("throughput", &["--backend", "flex", "--steps", "200"])?;
@@ -101,8 +114,9 @@ fn training(machine: &str) -> Result<()> {
     let pytorch = pytorch();
     println!("bench: where a step's time goes (flex)");
     let costs = example("layer_costs", &["--backend", "flex"])?;
+    let time_to_accuracy = time_to_accuracy_section()?;
     let text = format!(
-        "{machine}{}{}",
+        "{machine}{}{time_to_accuracy}{}",
         training_section(&flex, &burn_layers, &ndarray, &pytorch)?,
         costs_section(&costs)?
     );
@@ -129,7 +143,7 @@ fn machine(wasmtime: &Path) -> String {
                 .map(|s| s.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     let load = fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into());
@@ -170,7 +184,7 @@ fn example(name: &str, args: &[&str]) -> Result<Output> {
     })
 }
 
-fn json_lines(stdout: &[u8]) -> Result<Vec<Value>> {
+pub(crate) fn json_lines(stdout: &[u8]) -> Result<Vec<Value>> {
     String::from_utf8_lossy(stdout)
         .lines()
         .filter(|line| line.starts_with('{'))
@@ -178,8 +192,8 @@ fn json_lines(stdout: &[u8]) -> Result<Vec<Value>> {
         .collect()
 }
 
-/// PyTorch's figures, or why there are none.
-fn pytorch() -> Result<Value, String> {
+/// `$BENCH_PYTHON` (default `python3`) when it imports torch, else why PyTorch is not measured.
+pub(crate) fn torch_python() -> Result<OsString, String> {
     let python = std::env::var_os("BENCH_PYTHON").unwrap_or_else(|| "python3".into());
     let imports = Command::new(&python)
         .args(["-c", "import torch"])
@@ -193,9 +207,18 @@ fn pytorch() -> Result<Value, String> {
             python.to_string_lossy()
         ));
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .to_string();
+    Ok(python)
+}
+
+/// The cores of this machine: every framework computes on that many threads.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// PyTorch's figures, or why there are none.
+fn pytorch() -> Result<Value, String> {
+    let python = torch_python()?;
+    let threads = cores().to_string();
     let script = workspace_root().join(PYTORCH_SCRIPT);
     let output = Command::new(&python)
         .arg(script)
@@ -218,12 +241,12 @@ fn pytorch() -> Result<Value, String> {
 }
 
 /// The number at `path` in a JSON line of `benchmark`; missing or not a number is an error.
-fn number(value: &Value, path: &[&str], benchmark: &str) -> Result<f64> {
+pub(crate) fn number(value: &Value, path: &[&str], benchmark: &str) -> Result<f64> {
     figure(value, path, benchmark, "number", Value::as_f64)
 }
 
 /// The string at `path` in a JSON line of `benchmark`; missing or not a string is an error.
-fn string<'a>(value: &'a Value, path: &[&str], benchmark: &str) -> Result<&'a str> {
+pub(crate) fn string<'a>(value: &'a Value, path: &[&str], benchmark: &str) -> Result<&'a str> {
     figure(value, path, benchmark, "string", Value::as_str)
 }
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 
+mod accuracy_bench;
 mod baseline;
 mod bench;
 mod demo;
@@ -46,8 +47,10 @@ Commands:
                    model's split; writes artifacts/ag-news/baseline.json
   bench [training|modules|serve|named]
                    MNIST training throughput (flex with and without train-ops, ndarray,
-                   PyTorch CPU when installed: BENCH_PYTHON) and where a step's time goes
-                   (`training`: only these); every inference module's size,
+                   PyTorch CPU when installed: BENCH_PYTHON), the time burn and PyTorch
+                   take to reach 99.2% test accuracy with the committed recipe (two full
+                   trainings) and where a step's time goes (`training`: only these);
+                   every inference module's size,
                    start-up and per-item cost natively and under wasmtime, wasmi and Node.js
                    (`modules`: only these); the model server under wrk beside `wasmtime run`
                    per request, MLServer and the in-process floor (`serve`: only this);
@@ -77,6 +80,7 @@ Environment:
   GRAPH_WGPU_ADAPTER     the wgpu adapter `test` checks the named graphs on (default cpu:
                          lavapipe; best on a machine with a GPU)
   BENCH_GRAPH_ADAPTER    `bench named` also measures the MNIST graph on this wgpu adapter
+  BENCH_TIME_TO_ACCURACY 0: `bench` skips the two time-to-accuracy trainings
   MALFORMED_INPUTS       generated hostile inputs per module (default 100000)
 ";
 
