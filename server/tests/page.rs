@@ -112,7 +112,12 @@ fn check_case(case: &Value, out: &Path) {
                 }
                 None => assert_eq!(
                     shown,
-                    format!("quality {} (grade {})", answer["quality"], answer["grade"]),
+                    // One decimal, as the module's line output prints it.
+                    format!(
+                        "quality {:.1} (grade {})",
+                        answer["quality"].as_f64().expect("a number"),
+                        answer["grade"]
+                    ),
                     "{name}"
                 ),
             }

@@ -178,7 +178,8 @@ function formInput(form, schema) {
 
 const shellQuote = (text) => `'${text.replaceAll("'", "'\\''")}'`;
 
-const describeAnswer = (answer) => (answer.class !== undefined ? answer.class : `quality ${answer.quality} (grade ${answer.grade})`);
+// The quality with the one decimal the module prints (JSON's 6.0 reads back as the number 6).
+const describeAnswer = (answer) => (answer.class !== undefined ? answer.class : `quality ${Number(answer.quality).toFixed(1)} (grade ${answer.grade})`);
 
 async function setUpForm(algo) {
   const section = document.getElementById(algo);
