@@ -71,7 +71,7 @@ pub(crate) fn conv_geometry(
     };
     assert!(
         u32::try_from(height * width).is_ok_and(|plane| plane < u32::MAX),
-        "conv2d: input planes of {height}x{width} are larger than the kernels index"
+        "conv2d: input planes of {height}x{width} values exceed the u32 indices of the tap table"
     );
     assert!(
         geometry.output().is_some(),

@@ -3,8 +3,8 @@
 //!
 //! - [`conv2d`]: im2col and one gemm over the whole batch; both gradients one gemm each on
 //!   the patch matrix the forward pass kept ([`conv`]);
-//! - [`batch_norm_relu`]: batch norm with batch statistics fused with the ReLU after it, two
-//!   passes each way ([`norm`]);
+//! - [`batch_norm_relu`]: batch norm with batch statistics fused with the ReLU after it, one
+//!   task per channel ([`norm`]);
 //! - [`linear`]: a dense layer whose products read transposed operands through strides;
 //! - [`Adam`]: burn's Adam in one pass per parameter, same results bit for bit;
 //! - [`flush_denormals`]: subnormal floats flushed to zero in the training threads (Adam's
