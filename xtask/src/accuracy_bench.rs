@@ -83,10 +83,15 @@ pub(crate) fn time_to_accuracy_section() -> Result<String> {
 
 /// Whether to run the trainings: unless `BENCH_TIME_TO_ACCURACY` is 0.
 fn wanted() -> Result<bool> {
-    match env::var(SKIP_VARIABLE).as_deref() {
-        Err(_) | Ok("1") => Ok(true),
-        Ok("0") => Ok(false),
-        Ok(other) => bail!("{SKIP_VARIABLE}='{other}' must be 0 (skip the trainings) or 1"),
+    wanted_from(env::var(SKIP_VARIABLE).ok().as_deref())
+}
+
+/// [`wanted`] for the variable's value (`None` when unset).
+fn wanted_from(value: Option<&str>) -> Result<bool> {
+    match value {
+        None | Some("1") => Ok(true),
+        Some("0") => Ok(false),
+        Some(other) => bail!("{SKIP_VARIABLE}='{other}' must be 0 (skip the trainings) or 1"),
     }
 }
 
@@ -353,6 +358,18 @@ mod tests {
             seconds,
             text: text.to_owned(),
         }
+    }
+
+    #[test]
+    fn the_skip_variable_takes_0_or_1_and_names_itself_otherwise() {
+        assert!(wanted_from(None).unwrap());
+        assert!(wanted_from(Some("1")).unwrap());
+        assert!(!wanted_from(Some("0")).unwrap());
+        let error = wanted_from(Some("yes")).unwrap_err().to_string();
+        assert!(
+            error.contains(SKIP_VARIABLE) && error.contains("'yes'") && error.contains("0"),
+            "{error}"
+        );
     }
 
     #[test]
