@@ -206,7 +206,8 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 /// Runs a training binary with `args` and `--artifact-dir dir`, held at `point` (see
-/// `train_kit::interrupt`), and kills it with SIGKILL once it says it is there.
+/// `train_kit::interrupt`), and kills it with SIGKILL once it says it is there and the epochs
+/// before the point are on disk (see [`settle`]).
 pub fn train_killed_at(binary: &str, args: &[&str], dir: &Path, point: &str) {
     use std::io::BufRead;
     let mut child = Command::new(binary)
@@ -225,6 +226,7 @@ pub fn train_killed_at(binary: &str, args: &[&str], dir: &Path, point: &str) {
         let stopped = line.starts_with("stopped at");
         said.push(line);
         if stopped {
+            settle(dir, point);
             // std's kill is SIGKILL on Unix: no handler, no destructor, no flush runs.
             child.kill().expect("the held run can be killed");
             child.wait().expect("the killed run is reaped");
@@ -236,6 +238,27 @@ pub fn train_killed_at(binary: &str, args: &[&str], dir: &Path, point: &str) {
         "{binary} {args:?} ended ({status}) without reaching {point}:\n{}",
         said.join("\n")
     );
+}
+
+/// Waits until the held run's last complete epoch is the one `point` comes after: N-1 for
+/// `epoch:N`, N for `checkpoint:N`. burn writes checkpoints and metric logs in background
+/// threads, which go on while the training thread is held, so on a loaded machine the run can
+/// reach the middle of epoch N before epoch N-1 is on disk; killed then, it would rightly
+/// start over, and the test would not be testing a resume.
+fn settle(dir: &Path, point: &str) {
+    let Some((kind, epoch)) = point.split_once(':') else {
+        return;
+    };
+    let epoch: usize = epoch.parse().expect("a point's epoch is a number");
+    let wanted = if kind == "epoch" { epoch - 1 } else { epoch };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while train_kit::resume::last_complete_epoch(dir) < wanted {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "held at {point}, epoch {wanted} was not on disk after 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// The resume contract, for one training binary on each CPU backend: killed with SIGKILL at

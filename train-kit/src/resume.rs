@@ -54,7 +54,7 @@ impl TrainingSession {
         fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
         StagedDir::remove_leftovers(&artifact_dir);
-        let dir = parent.join(format!(".{}.training", folder_of(&artifact_dir)));
+        let dir = working_dir(&artifact_dir);
         let identity = serde_json::json!({
             "algorithm": name,
             "backend": run.backend,
@@ -147,7 +147,7 @@ impl TrainingSession {
         <M as TrainStep>::Input: Send + 'static,
         <M as InferenceStep>::Input: Send + 'static,
     {
-        let complete = self.last_complete_epoch();
+        let complete = last_complete_epoch_in(&self.dir);
         self.forget_after(complete)?;
         self.epochs.start_at(complete + 1);
         if complete > 0 {
@@ -172,52 +172,6 @@ impl TrainingSession {
         } else {
             training
         })
-    }
-
-    /// The last epoch whose checkpoint records all load and whose metric logs all end with
-    /// burn's `final` line; 0 when there is none.
-    fn last_complete_epoch(&self) -> usize {
-        let checkpoints = self.dir.join(CHECKPOINT_DIR);
-        let mut epochs: Vec<usize> = fs::read_dir(&checkpoints)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| checkpoint_epoch(&entry.file_name().to_string_lossy()))
-            .collect();
-        epochs.sort_unstable();
-        epochs.dedup();
-        epochs
-            .into_iter()
-            .rev()
-            .find(|&epoch| self.checkpoint_loads(epoch) && self.logs_complete(epoch))
-            .unwrap_or(0)
-    }
-
-    fn checkpoint_loads(&self, epoch: usize) -> bool {
-        let read = |record: &str| fs::read(self.checkpoint_path(record, epoch)).ok();
-        let bytes = |record: &str| read(record).map(Bytes::from_bytes_vec);
-        bytes(RECORDS[0]).is_some_and(|b| ModuleRecord::checkpoint_from_bytes(b).is_ok())
-            && bytes(RECORDS[1]).is_some_and(|b| OptimizerRecord::checkpoint_from_bytes(b).is_ok())
-            && bytes(RECORDS[2])
-                .is_some_and(|b| LrSchedulerRecord::checkpoint_from_bytes(b).is_ok())
-    }
-
-    fn logs_complete(&self, epoch: usize) -> bool {
-        SPLITS.iter().all(|split| {
-            let dir = self.dir.join(split).join(format!("epoch-{epoch}"));
-            let logs: Vec<PathBuf> = fs::read_dir(&dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|entry| entry.path())
-                .filter(|path| path.extension().is_some_and(|e| e == "log"))
-                .collect();
-            !logs.is_empty() && logs.iter().all(|log| ends_with_final_line(log))
-        })
-    }
-
-    fn checkpoint_path(&self, record: &str, epoch: usize) -> PathBuf {
-        checkpoint_file(&self.dir.join(CHECKPOINT_DIR), record, epoch)
     }
 
     /// Removes the logs and checkpoints of epochs after `complete`: what the interrupted run
@@ -271,6 +225,59 @@ impl TrainingSession {
         fs::remove_dir_all(&self.dir)
             .with_context(|| format!("cannot remove {}", self.dir.display()))
     }
+}
+
+/// The working directory of the run whose artifacts go to `artifact_dir`.
+fn working_dir(artifact_dir: &Path) -> PathBuf {
+    parent_of(artifact_dir).join(format!(".{}.training", folder_of(artifact_dir)))
+}
+
+/// The last epoch that `--resume` would continue after for the run writing `artifact_dir`:
+/// 0 when none is complete. burn writes checkpoints and metric logs in background threads,
+/// so a run held mid-epoch may still be finishing the epoch before.
+pub fn last_complete_epoch(artifact_dir: &Path) -> usize {
+    last_complete_epoch_in(&working_dir(artifact_dir))
+}
+
+/// The last epoch in working directory `dir` whose checkpoint records all load and whose
+/// metric logs all end with burn's `final` line; 0 when there is none.
+fn last_complete_epoch_in(dir: &Path) -> usize {
+    let checkpoints = dir.join(CHECKPOINT_DIR);
+    let mut epochs: Vec<usize> = fs::read_dir(&checkpoints)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| checkpoint_epoch(&entry.file_name().to_string_lossy()))
+        .collect();
+    epochs.sort_unstable();
+    epochs.dedup();
+    epochs
+        .into_iter()
+        .rev()
+        .find(|&epoch| checkpoint_loads(&checkpoints, epoch) && logs_complete(dir, epoch))
+        .unwrap_or(0)
+}
+
+fn checkpoint_loads(checkpoints: &Path, epoch: usize) -> bool {
+    let read = |record: &str| fs::read(checkpoint_file(checkpoints, record, epoch)).ok();
+    let bytes = |record: &str| read(record).map(Bytes::from_bytes_vec);
+    bytes(RECORDS[0]).is_some_and(|b| ModuleRecord::checkpoint_from_bytes(b).is_ok())
+        && bytes(RECORDS[1]).is_some_and(|b| OptimizerRecord::checkpoint_from_bytes(b).is_ok())
+        && bytes(RECORDS[2]).is_some_and(|b| LrSchedulerRecord::checkpoint_from_bytes(b).is_ok())
+}
+
+fn logs_complete(dir: &Path, epoch: usize) -> bool {
+    SPLITS.iter().all(|split| {
+        let dir = dir.join(split).join(format!("epoch-{epoch}"));
+        let logs: Vec<PathBuf> = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "log"))
+            .collect();
+        !logs.is_empty() && logs.iter().all(|log| ends_with_final_line(log))
+    })
 }
 
 /// `<dir>/model-3.bpk`: how burn names a checkpoint record, and what [`checkpoint_epoch`] reads.
