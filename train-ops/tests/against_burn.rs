@@ -32,12 +32,19 @@ fn flat<const D: usize>(t: Tensor<D>) -> Tensor<1> {
     t.reshape([n])
 }
 
-/// Runs `f` with the process-wide seed set: tests run in parallel, so one at a time.
-fn seeded<T>(device: &Device, f: impl FnOnce() -> T) -> T {
-    static SEEDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = SEEDED
+/// Held by every test for its whole run. flex draws from one process-wide generator, and
+/// burn initialises a layer's parameters lazily, at their first use (after [`seeded`] has
+/// returned): a test drawing while another runs would shift the other's numbers (it did, at
+/// random, under `cargo test --workspace`), so the tests here run one at a time.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs `f` with the process-wide seed set (the caller holds [`one_at_a_time`]).
+fn seeded<T>(device: &Device, f: impl FnOnce() -> T) -> T {
     device.seed(7);
     f()
 }
@@ -149,6 +156,7 @@ fn weight_and_bias<'a, L>(
 
 #[test]
 fn convolutions_match_burns() {
+    let _serial = one_at_a_time();
     let weight: ParamGrad<'_, Conv2d> = ("weight", &|l, g| l.weight.val().grad(g).map(flat));
     let bias: ParamGrad<'_, Conv2d> = ("bias", &|l, g| l.bias.as_ref()?.val().grad(g));
     for (name, config, shape) in conv_cases() {
@@ -166,6 +174,7 @@ fn convolutions_match_burns() {
 
 #[test]
 fn batch_norm_relu_matches_burns_and_updates_the_running_statistics_alike() {
+    let _serial = one_at_a_time();
     let make = |device: &Device| {
         let norm = BatchNormConfig::new(6).init(device);
         // gamma and beta away from 1 and 0, so a mix-up of the two shows.
@@ -201,6 +210,7 @@ fn batch_norm_relu_matches_burns_and_updates_the_running_statistics_alike() {
 
 #[test]
 fn dense_layers_match_burns() {
+    let _serial = one_at_a_time();
     let weight: ParamGrad<'_, Linear> = ("weight", &|l, g| l.weight.val().grad(g).map(flat));
     let bias: ParamGrad<'_, Linear> = ("bias", &|l, g| l.bias.as_ref()?.val().grad(g));
     for (name, config) in [
@@ -221,6 +231,7 @@ fn dense_layers_match_burns() {
 
 #[test]
 fn elsewhere_the_ops_are_burns_layers_bit_for_bit() {
+    let _serial = one_at_a_time();
     #[allow(deprecated)] // ndarray: the other CPU backend the binaries offer
     for device in [Device::flex(), Device::ndarray().autodiff()] {
         let (name, config, shape) = conv_cases().swap_remove(0);
