@@ -7,7 +7,9 @@ use burn::backend::Flex;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::{Bytes, DType, Shape};
 
-use crate::{AdamOps, AdamUpdate, NormalizedBatch, TrainOps, adam, conv, linear, norm};
+use crate::{
+    AdamOps, AdamUpdate, InferenceOps, NormalizedBatch, TrainOps, adam, conv, linear, norm,
+};
 
 /// A tensor's elements in row-major order: borrowed when already laid out so.
 pub(crate) fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
@@ -157,6 +159,16 @@ fn contiguous(tensor: FlexTensor) -> FlexTensor {
         tensor
     } else {
         tensor.to_contiguous()
+    }
+}
+
+impl InferenceOps for Flex {
+    fn scale_shift_relu(x: FlexTensor, scale: FlexTensor, shift: FlexTensor) -> FlexTensor {
+        let shape = norm_shape(&x);
+        tensor(
+            norm::scale_shift_relu(&values(&x), &values(&scale), &values(&shift), &shape),
+            dims::<4>(&x),
+        )
     }
 }
 

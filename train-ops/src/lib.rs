@@ -11,10 +11,11 @@
 //!   decaying moments otherwise slow every step after the first few hundred).
 //!
 //! Each takes a burn layer and runs it as burn would (same parameters, same running
-//! statistics, same results up to float rounding) but only where that pays: on a flex
-//! autodiff device (training) with f32 tensors and a layer of the shapes implemented. Anywhere
-//! else (ndarray, wgpu, evaluation, other options) it calls the layer's own `forward`, so a
-//! model written with these runs on every device. `BENCHMARKS.md` has what each bought.
+//! statistics, same results up to float rounding) but only where that pays: on flex with f32
+//! tensors and a layer of the shapes implemented, in training (autodiff) and in evaluation
+//! passes (no autodiff: the products without kept operands, batch norm with its running
+//! statistics folded into one scale and shift). Anywhere else (ndarray, wgpu, other options)
+//! it calls the layer's own `forward`, so a model written with these runs on every device. `BENCHMARKS.md` has what each bought.
 
 mod adam;
 mod autodiff;
@@ -77,6 +78,17 @@ pub trait AdamOps: Backend {
     ) -> AdamUpdate<Self>;
 }
 
+/// Inference-only kernels, on flex without autodiff (evaluation passes).
+#[backend_extension(Flex)]
+pub trait InferenceOps: Backend {
+    /// `relu(scale * x + shift)` for NCHW `x`, with one `scale` and `shift` per channel.
+    fn scale_shift_relu(
+        x: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
 /// What [`AdamOps::adam_step`] returns: the parameter and its moments after the step.
 #[derive(ExtensionType, Debug)]
 pub struct AdamUpdate<B: Backend> {
@@ -108,10 +120,10 @@ fn kernels_enabled() -> bool {
     KERNELS_ENABLED.load(Ordering::Relaxed)
 }
 
-/// Whether `x` lives on autodiff over flex in f32, with the kernels enabled: where they run.
-fn is_flex_training<const D: usize>(x: &Tensor<D>) -> bool {
-    let device = x.device();
-    kernels_enabled() && device.is_autodiff() && is_flex(&device) && x.dtype() == DType::F32
+/// Whether `x` lives on flex (with or without autodiff) in f32, with the kernels enabled:
+/// where they run.
+fn is_flex_f32<const D: usize>(x: &Tensor<D>) -> bool {
+    kernels_enabled() && is_flex(&x.device()) && x.dtype() == DType::F32
 }
 
 /// Whether `device` is flex, with or without autodiff.
@@ -129,7 +141,7 @@ pub fn conv2d(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
         PaddingConfig2d::Same => return layer.forward(x),
     };
-    if !is_flex_training(&x) || layer.dilation != [1, 1] || layer.groups != 1 {
+    if !is_flex_f32(&x) || layer.dilation != [1, 1] || layer.groups != 1 {
         return layer.forward(x);
     }
     let output = Tensor::<4>::from_dispatch(<burn::backend::Dispatch as TrainOps>::conv2d_gemm(
@@ -147,10 +159,17 @@ pub fn conv2d(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
-/// `relu(norm.forward(x))`; in training on flex one fused op by
-/// [`TrainOps::batch_norm_relu_train`], updating the running statistics as burn's layer does.
+/// `relu(norm.forward(x))`; on flex one fused op: in training [`TrainOps::batch_norm_relu_train`],
+/// updating the running statistics as burn's layer does, in inference (no autodiff)
+/// [`InferenceOps::scale_shift_relu`] with the running statistics.
 pub fn batch_norm_relu(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    if !is_flex_training(&x) || !norm.training.is_enabled() {
+    if !is_flex_f32(&x) {
+        return relu(norm.forward(x));
+    }
+    if !x.device().is_autodiff() {
+        return batch_norm_relu_inference(norm, x);
+    }
+    if !norm.training.is_enabled() {
         return relu(norm.forward(x));
     }
     let batch = <burn::backend::Dispatch as TrainOps>::batch_norm_relu_train(
@@ -182,9 +201,30 @@ pub fn batch_norm_relu(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(batch.output)
 }
 
+/// burn's inference-mode batch norm, `(x - mean) / sqrt(var + eps) * gamma + beta` with the
+/// running statistics, folded into `x * scale + shift` per channel (the same value up to float
+/// rounding), and the ReLU after it, in one pass.
+fn batch_norm_relu_inference(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    let device = x.device();
+    let inv_std = norm
+        .running_var
+        .value()
+        .to_device(&device)
+        .add_scalar(norm.epsilon)
+        .sqrt()
+        .recip();
+    let scale = norm.gamma.val() * inv_std;
+    let shift = norm.beta.val() - norm.running_mean.value().to_device(&device) * scale.clone();
+    Tensor::from_dispatch(<burn::backend::Dispatch as InferenceOps>::scale_shift_relu(
+        x.into_dispatch(),
+        scale.into_dispatch(),
+        shift.into_dispatch(),
+    ))
+}
+
 /// `layer.forward(x)` for a batch of rows, by [`TrainOps::matmul_gemm`] where it applies.
 pub fn linear(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
-    if !is_flex_training(&x) {
+    if !is_flex_f32(&x) {
         return layer.forward(x);
     }
     let output = Tensor::<2>::from_dispatch(<burn::backend::Dispatch as TrainOps>::matmul_gemm(

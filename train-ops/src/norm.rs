@@ -1,7 +1,8 @@
 //! Batch normalisation with batch statistics, fused with the ReLU after it, and its backward
 //! pass: one task per channel that reads its planes three times forward and twice backward
 //! while they are in the core's cache, instead of burn's chain of a dozen generic ops (swap,
-//! reshape, mean, subtract, square, mean, ... each with its own backward).
+//! reshape, mean, subtract, square, mean, ... each with its own backward). In inference, the
+//! running statistics folded into one scale and shift per channel, with the ReLU, in one pass.
 
 use rayon::prelude::*;
 
@@ -93,6 +94,24 @@ pub(crate) fn forward(
         variance: column(1),
         inv_std: column(2),
     }
+}
+
+/// Inference: `relu(scale * x + shift)` per channel, with `scale` and `shift` folded from the
+/// running statistics (see `crate::batch_norm_relu`). One task per channel, one pass.
+pub(crate) fn scale_shift_relu(x: &[f32], scale: &[f32], shift: &[f32], shape: &Shape) -> Vec<f32> {
+    let mut output = vec![0.0; x.len()];
+    channel_planes_mut(&mut output, shape)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(channel, planes)| {
+            let (scale, shift) = (scale[channel], shift[channel]);
+            for (out, x) in planes.into_iter().zip(shape.channel(x, channel)) {
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = (v * scale + shift).max(0.0);
+                }
+            }
+        });
+    output
 }
 
 /// Lanes of the sums below: independent partial sums the compiler keeps in one vector
@@ -198,4 +217,29 @@ pub(crate) fn backward(
         .collect();
     let (grad_beta, grad_gamma) = sums.iter().map(|&[b, g]| (b, g)).unzip();
     (grad_x, grad_gamma, grad_beta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_shift_relu_scales_each_channel_by_its_own_figures() {
+        let shape = Shape {
+            batch: 2,
+            channels: 3,
+            plane: 2,
+        };
+        let x: Vec<f32> = (0..12).map(|i| i as f32 - 5.0).collect();
+        let (scale, shift) = ([1.0, -2.0, 0.5], [0.5, 1.0, -1.0]);
+        let expected: Vec<f32> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let c = i / shape.plane % shape.channels;
+                (v * scale[c] + shift[c]).max(0.0)
+            })
+            .collect();
+        assert_eq!(scale_shift_relu(&x, &scale, &shift, &shape), expected);
+    }
 }
