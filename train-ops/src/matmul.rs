@@ -154,23 +154,26 @@ impl<'a> View<'a> {
     }
 }
 
-/// Where one gemm writes: `rows x cols` elements from `ptr`, `row_stride` apart.
-struct Block {
+/// Where one gemm writes: `rows x cols` elements from `ptr`, `row_stride` apart, inside a
+/// buffer borrowed for `'a`.
+struct Block<'a> {
     ptr: *mut f32,
     rows: usize,
     cols: usize,
     row_stride: usize,
+    _borrow: std::marker::PhantomData<&'a mut [f32]>,
 }
 
-impl Block {
+impl<'a> Block<'a> {
     /// All of a contiguous row-major `rows x cols` buffer.
-    fn whole(dst: &mut [f32], rows: usize, cols: usize) -> Self {
+    fn whole(dst: &'a mut [f32], rows: usize, cols: usize) -> Self {
         assert_eq!(dst.len(), rows * cols, "matmul: a block of the wrong size");
         Self {
             ptr: dst.as_mut_ptr(),
             rows,
             cols,
             row_stride: cols,
+            _borrow: std::marker::PhantomData,
         }
     }
 }
@@ -198,7 +201,7 @@ impl<'a> Columns<'a> {
     }
 
     /// Columns `first..first + cols` of the `rows x row_len` buffer.
-    fn block(&self, rows: usize, row_len: usize, first: usize, cols: usize) -> Block {
+    fn block(&self, rows: usize, row_len: usize, first: usize, cols: usize) -> Block<'_> {
         assert!(
             rows * row_len == self.len && first + cols <= row_len,
             "matmul: a column block outside the output"
@@ -208,13 +211,20 @@ impl<'a> Columns<'a> {
             rows,
             cols,
             row_stride: row_len,
+            _borrow: std::marker::PhantomData,
         }
     }
 }
 
 /// One gemm into `block`: on the calling thread, or split by gemm itself over rayon's threads
 /// when `gemm_threads`.
-fn gemm_block(block: &Block, lhs: View<'_>, rhs: View<'_>, accumulate: bool, gemm_threads: bool) {
+fn gemm_block(
+    block: &Block<'_>,
+    lhs: View<'_>,
+    rhs: View<'_>,
+    accumulate: bool,
+    gemm_threads: bool,
+) {
     assert!(
         block.rows == lhs.rows && block.cols == rhs.cols && lhs.cols == rhs.rows,
         "matmul: block and operands disagree"
