@@ -240,17 +240,15 @@ pub fn train_killed_at(binary: &str, args: &[&str], dir: &Path, point: &str) {
     );
 }
 
-/// Waits until the held run's last complete epoch is the one `point` comes after: N-1 for
-/// `epoch:N`, N for `checkpoint:N`. burn writes checkpoints and metric logs in background
-/// threads, which go on while the training thread is held, so on a loaded machine the run can
-/// reach the middle of epoch N before epoch N-1 is on disk; killed then, it would rightly
-/// start over, and the test would not be testing a resume.
+/// Waits until the held run's last complete epoch is the one `point` comes after
+/// (`train_kit::interrupt::epochs_done_at`). burn writes checkpoints and metric logs in
+/// background threads, which go on while the training thread is held, so on a loaded machine
+/// the run can reach the middle of epoch N before epoch N-1 is on disk; killed then, it would
+/// rightly start over, and the test would not be testing a resume.
 fn settle(dir: &Path, point: &str) {
-    let Some((kind, epoch)) = point.split_once(':') else {
+    let Some(wanted) = train_kit::interrupt::epochs_done_at(point) else {
         return;
     };
-    let epoch: usize = epoch.parse().expect("a point's epoch is a number");
-    let wanted = if kind == "epoch" { epoch - 1 } else { epoch };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while train_kit::resume::last_complete_epoch(dir) < wanted {
         assert!(

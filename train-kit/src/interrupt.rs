@@ -64,6 +64,18 @@ impl Requested {
     }
 }
 
+/// The epochs a run held at the point named `point` has finished: N-1 at `epoch:N`, N at
+/// `checkpoint:N`; `None` for the points after training and for names that are no point.
+/// burn writes an epoch's checkpoint and logs in background threads, so they can reach the
+/// disk after the run is held.
+pub fn epochs_done_at(point: &str) -> Option<usize> {
+    match Requested::parse(point)? {
+        Requested::MidEpoch(n) => Some(n.saturating_sub(1)),
+        Requested::Checkpoint(n) => Some(n),
+        Requested::Artifacts | Requested::Commit => None,
+    }
+}
+
 /// Holds the process at `point` when `TRAIN_KIT_STOP_AT` names it.
 pub fn stop_point(point: StopPoint) {
     let Some(requested) = requested() else {
@@ -108,5 +120,14 @@ mod tests {
         assert_eq!(Requested::parse("commit"), Some(Requested::Commit));
         assert_eq!(Requested::parse("epoch:"), None);
         assert_eq!(Requested::parse("later"), None);
+    }
+
+    #[test]
+    fn a_point_says_which_epochs_are_done_there() {
+        assert_eq!(epochs_done_at("epoch:2"), Some(1));
+        assert_eq!(epochs_done_at("checkpoint:2"), Some(2));
+        assert_eq!(epochs_done_at("artifacts"), None);
+        assert_eq!(epochs_done_at("commit"), None);
+        assert_eq!(epochs_done_at("later"), None);
     }
 }

@@ -15,7 +15,8 @@
 //! tensors and a layer of the shapes implemented, in training (autodiff) and in evaluation
 //! passes (no autodiff: the products without kept operands, batch norm with its running
 //! statistics folded into one scale and shift). Anywhere else (ndarray, wgpu, other options)
-//! it calls the layer's own `forward`, so a model written with these runs on every device. `BENCHMARKS.md` has what each bought.
+//! it calls the layer's own `forward`, so a model written with these runs on every device.
+//! `BENCHMARKS.md` has what each bought.
 
 mod adam;
 mod autodiff;
