@@ -40,7 +40,10 @@ pub(crate) struct Forward {
 
 /// The planes of `data` (NCHW) grouped by channel, image by image: what one channel's task
 /// writes.
-fn channel_planes_mut<'a>(data: &'a mut [f32], shape: &Shape) -> Vec<Vec<&'a mut [f32]>> {
+pub(crate) fn channel_planes_mut<'a>(
+    data: &'a mut [f32],
+    shape: &Shape,
+) -> Vec<Vec<&'a mut [f32]>> {
     let mut channels: Vec<Vec<&mut [f32]>> = (0..shape.channels)
         .map(|_| Vec::with_capacity(shape.batch))
         .collect();
