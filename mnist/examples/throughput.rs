@@ -67,8 +67,9 @@ fn device(backend: &str) -> Result<Device> {
 }
 
 fn main() -> Result<()> {
-    // As the training binary does (`train_ops::flush_denormals`).
+    // As the training binary does.
     train_ops::flush_denormals()?;
+    train_ops::keep_freed_memory();
     let options = options()?;
     let device = device(&options.backend)?;
     match options.layers.as_str() {

@@ -9,9 +9,11 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::Shape;
 
-use crate::flex::{conv_geometry, conv_output, dims, linear_sizes, norm_shape, tensor, values};
+use crate::flex::{
+    conv_geometry, conv_output, dims, linear_sizes, norm_shape, planes, planes_tensor, tensor,
+    values,
+};
 use crate::{NormalizedBatch, TrainOps, conv, linear, norm};
 
 #[derive(Debug)]
@@ -39,9 +41,14 @@ impl Backward<Flex, 2> for ConvBackward {
             input: node_x.is_some(),
             weight: node_weight.is_some(),
         };
+        let (grad_data, grad_layout) = planes(&grad);
+        let grad_planes = norm::Planes {
+            data: &grad_data,
+            layout: grad_layout,
+        };
         // The state's own buffer (copied only if something else still holds it).
         let (grad_x, grad_weight) = conv::backward(
-            &values(&grad),
+            grad_planes,
             patches.storage_mut::<f32>(),
             &values(&weight),
             &geometry,
@@ -79,23 +86,30 @@ impl Backward<Flex, 3> for NormBackward {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let state = ops.state;
-        let x = values(&state.x);
+        let (x, layout) = planes(&state.x);
         let saved = norm::Saved {
-            x: &x,
+            x: norm::Planes { data: &x, layout },
             mean: &state.mean,
             inv_std: &state.inv_std,
             gamma: &state.gamma,
             beta: &state.beta,
         };
-        let (grad_x, grad_gamma, grad_beta) = norm::backward(&values(&grad), &saved, &state.shape);
-        let channels = Shape::new([state.shape.channels]);
-        for (node, grad, shape) in [
-            (node_x, grad_x, state.x.layout().shape().clone()),
-            (node_gamma, grad_gamma, channels.clone()),
-            (node_beta, grad_beta, channels),
-        ] {
+        let (grad_data, grad_layout) = planes(&grad);
+        let grad_planes = norm::Planes {
+            data: &grad_data,
+            layout: grad_layout,
+        };
+        let (grad_x, grad_gamma, grad_beta) = norm::backward(grad_planes, &saved, &state.shape);
+        if let Some(node) = node_x {
+            // In the input's layout: channel-major for a convolution's output, whose backward
+            // pass then multiplies it as it is.
+            let grad_x = planes_tensor(grad_x, dims::<4>(&state.x), layout);
+            grads.register::<Flex>(node.id, grad_x);
+        }
+        let channels = [state.shape.channels];
+        for (node, grad) in [(node_gamma, grad_gamma), (node_beta, grad_beta)] {
             if let Some(node) = node {
-                grads.register::<Flex>(node.id, tensor(grad, shape));
+                grads.register::<Flex>(node.id, tensor(grad, channels));
             }
         }
     }
@@ -172,7 +186,12 @@ impl<C: CheckpointStrategy> TrainOps for Autodiff<Flex, C> {
         let (beta, beta_node) = beta.into_parts();
         let shape = norm_shape(&x);
         let (gamma, beta) = (values(&gamma).into_owned(), values(&beta).into_owned());
-        let forward = norm::forward(&values(&x), &gamma, &beta, epsilon, &shape);
+        let (data, layout) = planes(&x);
+        let x_planes = norm::Planes {
+            data: &data,
+            layout,
+        };
+        let forward = norm::forward(x_planes, &gamma, &beta, epsilon, &shape);
         let channels = [shape.channels];
         let mean = FloatTensor::<Self>::new(tensor(forward.mean.clone(), channels));
         let variance = FloatTensor::<Self>::new(tensor(forward.variance, channels));

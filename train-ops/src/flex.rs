@@ -40,6 +40,60 @@ pub(crate) fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
     )
 }
 
+/// An NCHW-shaped tensor's values and their [`norm::Layout`]: borrowed when laid out NCHW
+/// or channel-major (a convolution's output, or the gradient batch norm writes for it),
+/// copied to NCHW otherwise.
+pub(crate) fn planes(tensor: &FlexTensor) -> (Cow<'_, [f32]>, norm::Layout) {
+    if let Some(values) = tensor.as_slice::<f32>() {
+        return (Cow::Borrowed(values), norm::Layout::Nchw);
+    }
+    let [batch, channels, height, width] = dims(tensor);
+    let elements = batch * channels * height * width;
+    let layout = tensor.layout();
+    if layout.strides() == channel_major_strides([batch, channels, height, width])
+        && layout.start_offset() == 0
+        && tensor.storage::<f32>().len() == elements
+    {
+        return (
+            Cow::Borrowed(tensor.storage::<f32>()),
+            norm::Layout::ChannelMajor,
+        );
+    }
+    (values(tensor), norm::Layout::Nchw)
+}
+
+/// The strides of an NCHW-shaped tensor stored channel by channel (`[channels, batch, h, w]`).
+fn channel_major_strides([batch, _, height, width]: [usize; 4]) -> Vec<isize> {
+    let plane = height * width;
+    [plane, batch * plane, width, 1]
+        .iter()
+        .map(|&stride| stride as isize)
+        .collect()
+}
+
+/// An NCHW-shaped f32 tensor of `dims` holding `values` laid out as `layout`.
+pub(crate) fn planes_tensor(
+    values: Vec<f32>,
+    dims: [usize; 4],
+    layout: norm::Layout,
+) -> FlexTensor {
+    match layout {
+        norm::Layout::Nchw => tensor(values, dims),
+        norm::Layout::ChannelMajor => {
+            assert_eq!(
+                values.len(),
+                dims.iter().product::<usize>(),
+                "a buffer of the wrong size"
+            );
+            FlexTensor::new(
+                Bytes::from_elems(values),
+                Layout::new(Shape::from(dims), channel_major_strides(dims), 0),
+                DType::F32,
+            )
+        }
+    }
+}
+
 pub(crate) fn dims<const D: usize>(tensor: &FlexTensor) -> [usize; D] {
     let shape = tensor.layout().shape();
     std::array::from_fn(|i| shape[i])
@@ -101,9 +155,14 @@ pub(crate) fn linear_sizes(x: &FlexTensor, weight: &FlexTensor) -> [usize; 3] {
     [rows, inputs, outputs]
 }
 
+/// A convolution's output, from [`conv::forward`]'s channel-major product.
 pub(crate) fn conv_output(values: Vec<f32>, geometry: &conv::Geometry) -> FlexTensor {
     let [oh, ow] = geometry.output().expect("checked");
-    tensor(values, [geometry.batch, geometry.channels_out, oh, ow])
+    planes_tensor(
+        values,
+        [geometry.batch, geometry.channels_out, oh, ow],
+        norm::Layout::ChannelMajor,
+    )
 }
 
 impl TrainOps for Flex {
@@ -125,8 +184,12 @@ impl TrainOps for Flex {
         epsilon: f64,
     ) -> NormalizedBatch<Self> {
         let shape = norm_shape(&x);
+        let (data, layout) = planes(&x);
         let forward = norm::forward(
-            &values(&x),
+            norm::Planes {
+                data: &data,
+                layout,
+            },
             &values(&gamma),
             &values(&beta),
             epsilon,
@@ -165,8 +228,13 @@ fn contiguous(tensor: FlexTensor) -> FlexTensor {
 impl InferenceOps for Flex {
     fn scale_shift_relu(x: FlexTensor, scale: FlexTensor, shift: FlexTensor) -> FlexTensor {
         let shape = norm_shape(&x);
+        let (data, layout) = planes(&x);
+        let x_planes = norm::Planes {
+            data: &data,
+            layout,
+        };
         tensor(
-            norm::scale_shift_relu(&values(&x), &values(&scale), &values(&shift), &shape),
+            norm::scale_shift_relu(x_planes, &values(&scale), &values(&shift), &shape),
             dims::<4>(&x),
         )
     }

@@ -8,7 +8,9 @@
 //! - [`linear`]: a dense layer whose products read transposed operands through strides;
 //! - [`Adam`]: burn's Adam in one pass per parameter, same results bit for bit;
 //! - [`flush_denormals`]: subnormal floats flushed to zero in the training threads (Adam's
-//!   decaying moments otherwise slow every step after the first few hundred).
+//!   decaying moments otherwise slow every step after the first few hundred);
+//! - [`keep_freed_memory`]: freed multi-MB buffers kept for the next step rather than mapped
+//!   afresh, page fault by page fault.
 //!
 //! Each takes a burn layer and runs it as burn would (same parameters, same running
 //! statistics, same results up to float rounding) but only where that pays: on flex with f32
@@ -25,12 +27,14 @@ mod denormals;
 mod flex;
 mod linear;
 mod matmul;
+mod memory;
 mod norm;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use adam::Adam;
 pub use denormals::{PoolAlreadyBuilt, flush_denormals};
+pub use memory::keep_freed_memory;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, DispatchDevice, ExtensionType, backend_extension};

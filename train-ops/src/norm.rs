@@ -19,10 +19,41 @@ impl Shape {
         self.batch * self.plane
     }
 
-    /// One channel's values, image by image.
-    fn channel<'a>(&self, data: &'a [f32], channel: usize) -> impl Iterator<Item = &'a [f32]> {
-        data.chunks_exact(self.channels * self.plane)
-            .map(move |image| &image[channel * self.plane..][..self.plane])
+    /// How far apart consecutive images' and channels' planes lie in a buffer of `layout`.
+    fn strides(&self, layout: Layout) -> [usize; 2] {
+        match layout {
+            Layout::Nchw => [self.channels * self.plane, self.plane],
+            Layout::ChannelMajor => [self.plane, self.batch * self.plane],
+        }
+    }
+}
+
+/// How the planes of an NCHW-shaped activation lie in its buffer, each plane's values
+/// contiguous either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Image by image, each image channel by channel.
+    Nchw,
+    /// Channel by channel, each channel image by image (`[channels, batch, plane]`): how a
+    /// convolution's product comes out of its gemm, and what its backward pass multiplies.
+    /// Batch norm reads and writes it as well as NCHW, so no copy sits between the two.
+    ChannelMajor,
+}
+
+/// An activation's values and their [`Layout`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Planes<'a> {
+    pub(crate) data: &'a [f32],
+    pub(crate) layout: Layout,
+}
+
+impl<'a> Planes<'a> {
+    /// One channel's planes, image by image.
+    fn channel(self, shape: &Shape, channel: usize) -> impl Iterator<Item = &'a [f32]> {
+        let [image_stride, channel_stride] = shape.strides(self.layout);
+        (0..shape.batch).map(move |image| {
+            &self.data[image * image_stride + channel * channel_stride..][..shape.plane]
+        })
     }
 }
 
@@ -38,12 +69,19 @@ pub(crate) struct Forward {
     pub(crate) inv_std: Vec<f32>,
 }
 
-/// The planes of `data` (NCHW) grouped by channel, image by image: what one channel's task
-/// writes.
+/// The planes of `data` (laid out as `layout`) grouped by channel, image by image: what one
+/// channel's task writes.
 pub(crate) fn channel_planes_mut<'a>(
     data: &'a mut [f32],
     shape: &Shape,
+    layout: Layout,
 ) -> Vec<Vec<&'a mut [f32]>> {
+    if layout == Layout::ChannelMajor {
+        return data
+            .chunks_exact_mut(shape.samples())
+            .map(|channel| channel.chunks_exact_mut(shape.plane).collect())
+            .collect();
+    }
     let mut channels: Vec<Vec<&mut [f32]>> = (0..shape.channels)
         .map(|_| Vec::with_capacity(shape.batch))
         .collect();
@@ -53,36 +91,37 @@ pub(crate) fn channel_planes_mut<'a>(
     channels
 }
 
-/// Forward pass. One task per channel reads that channel's planes three times (sum, squared
-/// deviations, output) while they are still in the core's cache.
+/// Forward pass of `x` (either layout) into an NCHW output. One task per channel reads that
+/// channel's planes three times (sum, squared deviations, output) while they are still in
+/// the core's cache.
 pub(crate) fn forward(
-    x: &[f32],
+    x: Planes<'_>,
     gamma: &[f32],
     beta: &[f32],
     epsilon: f64,
     shape: &Shape,
 ) -> Forward {
     let n = shape.samples() as f64;
-    let mut output = vec![0.0; x.len()];
+    let mut output = vec![0.0; x.data.len()];
     // Each plane sums in f32 (vectorised), planes add up in f64: exact enough, same order
     // every run.
-    let statistics: Vec<[f32; 3]> = channel_planes_mut(&mut output, shape)
+    let statistics: Vec<[f32; 3]> = channel_planes_mut(&mut output, shape, Layout::Nchw)
         .into_par_iter()
         .enumerate()
         .map(|(channel, planes)| {
-            let sum: f64 = shape
-                .channel(x, channel)
+            let sum: f64 = x
+                .channel(shape, channel)
                 .map(|plane| f64::from(lane_sum(plane, |v| v)))
                 .sum();
             let mean = (sum / n) as f32;
-            let squares: f64 = shape
-                .channel(x, channel)
+            let squares: f64 = x
+                .channel(shape, channel)
                 .map(|plane| f64::from(lane_sum(plane, |v| (v - mean) * (v - mean))))
                 .sum();
             let variance = (squares / n) as f32;
             let inv_std = (1.0 / (f64::from(variance) + epsilon).sqrt()) as f32;
             let (gamma, beta) = (gamma[channel], beta[channel]);
-            for (out, x) in planes.into_iter().zip(shape.channel(x, channel)) {
+            for (out, x) in planes.into_iter().zip(x.channel(shape, channel)) {
                 for (o, &v) in out.iter_mut().zip(x) {
                     *o = activated(gamma, (v - mean) * inv_std, beta);
                 }
@@ -100,15 +139,21 @@ pub(crate) fn forward(
 }
 
 /// Inference: `relu(scale * x + shift)` per channel, with `scale` and `shift` folded from the
-/// running statistics (see `crate::batch_norm_relu`). One task per channel, one pass.
-pub(crate) fn scale_shift_relu(x: &[f32], scale: &[f32], shift: &[f32], shape: &Shape) -> Vec<f32> {
-    let mut output = vec![0.0; x.len()];
-    channel_planes_mut(&mut output, shape)
+/// running statistics (see `crate::batch_norm_relu`), for `x` in either layout into an NCHW
+/// output. One task per channel, one pass.
+pub(crate) fn scale_shift_relu(
+    x: Planes<'_>,
+    scale: &[f32],
+    shift: &[f32],
+    shape: &Shape,
+) -> Vec<f32> {
+    let mut output = vec![0.0; x.data.len()];
+    channel_planes_mut(&mut output, shape, Layout::Nchw)
         .into_par_iter()
         .enumerate()
         .for_each(|(channel, planes)| {
             let (scale, shift) = (scale[channel], shift[channel]);
-            for (out, x) in planes.into_iter().zip(shape.channel(x, channel)) {
+            for (out, x) in planes.into_iter().zip(x.channel(shape, channel)) {
                 for (o, &v) in out.iter_mut().zip(x) {
                     *o = (v * scale + shift).max(0.0);
                 }
@@ -163,36 +208,36 @@ fn activated(gamma: f32, normalized: f32, beta: f32) -> f32 {
 /// rather than kept as another activation-sized buffer).
 #[derive(Clone, Debug)]
 pub(crate) struct Saved<'a> {
-    pub(crate) x: &'a [f32],
+    pub(crate) x: Planes<'a>,
     pub(crate) mean: &'a [f32],
     pub(crate) inv_std: &'a [f32],
     pub(crate) gamma: &'a [f32],
     pub(crate) beta: &'a [f32],
 }
 
-/// Gradients of the input, `gamma` and `beta` from the output's gradient. One task per
-/// channel: the ReLU's mask and both sums in one pass over its planes, the input's gradient in
-/// a second while they are still in cache.
+/// Gradients of the input (in the input's layout), `gamma` and `beta` from the output's
+/// gradient (either layout). One task per channel: the ReLU's mask and both sums in one pass
+/// over its planes, the input's gradient in a second while they are still in cache.
 pub(crate) fn backward(
-    grad_out: &[f32],
+    grad_out: Planes<'_>,
     saved: &Saved<'_>,
     shape: &Shape,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let n = shape.samples() as f32;
-    let mut grad_x = vec![0.0; grad_out.len()];
-    let sums: Vec<[f32; 2]> = channel_planes_mut(&mut grad_x, shape)
+    let mut grad_x = vec![0.0; grad_out.data.len()];
+    let sums: Vec<[f32; 2]> = channel_planes_mut(&mut grad_x, shape, saved.x.layout)
         .into_par_iter()
         .enumerate()
         .map(|(c, mut planes)| {
             let (mean, inv_std) = (saved.mean[c], saved.inv_std[c]);
             let (gamma, beta) = (saved.gamma[c], saved.beta[c]);
             let normalize = |v: f32| (v - mean) * inv_std;
-            let x = || shape.channel(saved.x, c);
+            let x = || saved.x.channel(shape, c);
             // dbeta = Σ g, dgamma = Σ g x̂, where g is the gradient zeroed where the ReLU
             // clamped.
             let mut normalized = vec![0.0; shape.plane];
             let (mut sum, mut dot) = (0f64, 0f64);
-            for ((g, d), x) in planes.iter_mut().zip(shape.channel(grad_out, c)).zip(x()) {
+            for ((g, d), x) in planes.iter_mut().zip(grad_out.channel(shape, c)).zip(x()) {
                 for ((xn, g), (&d, &v)) in
                     normalized.iter_mut().zip(g.iter_mut()).zip(d.iter().zip(x))
                 {
@@ -243,6 +288,70 @@ mod tests {
                 (v * scale[c] + shift[c]).max(0.0)
             })
             .collect();
-        assert_eq!(scale_shift_relu(&x, &scale, &shift, &shape), expected);
+        let x = Planes {
+            data: &x,
+            layout: Layout::Nchw,
+        };
+        assert_eq!(scale_shift_relu(x, &scale, &shift, &shape), expected);
+    }
+
+    /// `nchw` laid out channel by channel.
+    fn channel_major(nchw: &[f32], shape: &Shape) -> Vec<f32> {
+        let planes: Vec<&[f32]> = nchw.chunks_exact(shape.plane).collect();
+        (0..shape.channels)
+            .flat_map(|c| (0..shape.batch).map(move |n| n * shape.channels + c))
+            .flat_map(|index| planes[index].iter().copied())
+            .collect()
+    }
+
+    #[test]
+    fn both_layouts_give_the_same_bits_forward_and_backward() {
+        let shape = Shape {
+            batch: 3,
+            channels: 4,
+            plane: 13,
+        };
+        let len = shape.batch * shape.channels * shape.plane;
+        let wave = |salt: usize| -> Vec<f32> {
+            (0..len)
+                .map(|i| ((i * salt % 101) as f32 / 37.0 - 1.3).sin())
+                .collect()
+        };
+        let (x, grad_out) = (wave(17), wave(29));
+        let (gamma, beta) = ([1.5, -0.5, 0.8, 1.0], [0.1, 0.3, -0.2, 0.0]);
+        let (x_cm, grad_cm) = (channel_major(&x, &shape), channel_major(&grad_out, &shape));
+        let nchw = |data| Planes {
+            data,
+            layout: Layout::Nchw,
+        };
+        let cm = |data| Planes {
+            data,
+            layout: Layout::ChannelMajor,
+        };
+        let forward_nchw = forward(nchw(&x), &gamma, &beta, 1e-5, &shape);
+        let forward_cm = forward(cm(&x_cm), &gamma, &beta, 1e-5, &shape);
+        assert_eq!(
+            forward_cm.output, forward_nchw.output,
+            "outputs are NCHW both times"
+        );
+        assert_eq!(forward_cm.mean, forward_nchw.mean);
+        assert_eq!(forward_cm.variance, forward_nchw.variance);
+        let saved = |x| Saved {
+            x,
+            mean: &forward_nchw.mean,
+            inv_std: &forward_nchw.inv_std,
+            gamma: &gamma,
+            beta: &beta,
+        };
+        let (dx, dgamma, dbeta) = backward(nchw(&grad_out), &saved(nchw(&x)), &shape);
+        for grad in [nchw(&grad_out), cm(&grad_cm)] {
+            let (dx_cm, dgamma_cm, dbeta_cm) = backward(grad, &saved(cm(&x_cm)), &shape);
+            assert_eq!(dx_cm, channel_major(&dx, &shape), "in the input's layout");
+            assert_eq!((&dgamma_cm, &dbeta_cm), (&dgamma, &dbeta));
+        }
+        assert!(
+            dx.iter().any(|&g| g != 0.0),
+            "a gradient that says something"
+        );
     }
 }

@@ -9,5 +9,6 @@ fn main() -> ExitCode {
         eprintln!("mnist-ndarray: {error}");
         return ExitCode::FAILURE;
     }
+    train_ops::keep_freed_memory();
     train_kit::cli::cpu_main(mnist::training::ALGORITHM, mnist::training::train)
 }
