@@ -4,8 +4,9 @@
 //! burn's flex backend convolves forward with im2col too, but its backward is burn's generic
 //! one: the weight gradient as a second convolution with the batch as channels (through tiled
 //! transposes) and the input gradient as a transposed convolution. Here the forward keeps its
-//! patch matrix, and both gradients are one gemm each on it: `dW = dZ x patchesᵀ`,
-//! `d(patches) = Wᵀ x dZ`, folded back onto the input (col2im).
+//! patch matrix, and both gradients are one gemm each on it: `dW = dZ x patchesᵀ` (computed
+//! as its transpose), `d(patches) = Wᵀ x dZ`, folded back onto the input (col2im). The output
+//! and its gradient stay channel-major, as the gemm writes and reads them.
 
 use std::borrow::Cow;
 
