@@ -1,5 +1,5 @@
 //! Refuses to build without the trained artifacts the module embeds, and says how to make them.
 
 fn main() {
-    runtime::artifacts::require_artifacts("mnist", &[]);
+    module_kit::artifacts::require_artifacts("mnist", &[]);
 }

@@ -3,4 +3,4 @@
 //! (World, Sports, Business or Sci/Tech). The model and its vocabulary are embedded at compile
 //! time.
 
-runtime::inference_module!(ag_news::inference::AgNewsPredictor, "ag-news", "vocab.json");
+module_kit::inference_module!(ag_news::inference::AgNewsPredictor, "ag-news", "vocab.json");

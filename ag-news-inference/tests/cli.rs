@@ -6,7 +6,7 @@ use ag_news::config::AgNewsConfig;
 use ag_news::data::{TEST_CSV, load_items, single_file_split};
 use ag_news::inference::AgNewsPredictor;
 use ag_news::input::{AgNewsInput, CLASSES, MAX_TEXT_BYTES};
-use runtime::cli::InferenceModel;
+use module_kit::cli::InferenceModel;
 use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
 use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
 use test_kit::process::expect_success;

@@ -3,9 +3,9 @@
 //! itself is `vocab.json`), and enough to train the same model again
 //! (`ag-news-ndarray --config config.json`).
 
-use runtime::artifacts::ArtifactConfig;
-use runtime::layers::Layers;
-use runtime::settings::{InferenceSettings, TrainingSettings};
+use module_kit::artifacts::ArtifactConfig;
+use module_kit::layers::Layers;
+use module_kit::settings::{InferenceSettings, TrainingSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AgNewsModel, AgNewsModelConfig};

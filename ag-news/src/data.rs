@@ -583,7 +583,7 @@ mod tests {
             );
             assert_eq!(
                 record.sha256,
-                runtime::digest::sha256_hex(&std::fs::read(&path).unwrap())
+                module_kit::digest::sha256_hex(&std::fs::read(&path).unwrap())
             );
             let expected = single_file_split(load_items(&path).unwrap(), 42).1;
             assert_eq!(

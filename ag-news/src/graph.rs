@@ -7,9 +7,9 @@
 //! the trained model and stays with it, so a named-graph module carries none of it.
 
 use burn::tensor::Device;
-use kernels::{Dense, Embedding, Record};
-use runtime::artifacts::{Artifacts, LoadedModel};
-use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
+use inference_kernels::{Dense, Embedding, Record};
+use module_kit::artifacts::{Artifacts, LoadedModel};
+use module_kit::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
 use crate::config::{AgNewsConfig, AgNewsModuleConfig};
 use crate::input::model_input;
@@ -92,7 +92,7 @@ impl Forward for AgNewsGraph {
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
         let token_lists = token_lists(input, &self.tokenizer)?;
         let batch = model_input(&token_lists, &self.tokenizer, &self.loaded.device);
-        runtime::graph::output_values(self.loaded.model.forward(batch))
+        module_kit::graph::output_values(self.loaded.model.forward(batch))
     }
 }
 
@@ -141,7 +141,7 @@ mod tests {
     use super::*;
     use test_kit::forwards::assert_forwards_agree;
 
-    const COMMITTED: Artifacts<'static> = runtime::embedded_artifacts!("ag-news", "vocab.json");
+    const COMMITTED: Artifacts<'static> = module_kit::embedded_artifacts!("ag-news", "vocab.json");
 
     #[test]
     fn the_kernels_compute_what_burn_computes_on_the_committed_model() {

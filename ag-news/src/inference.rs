@@ -1,11 +1,11 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers (the topic and its probabilities).
 
-use runtime::artifacts::{Artifacts, ModelCard};
-use runtime::classes::{ClassPrediction, classify};
-use runtime::cli::InferenceModel;
-use runtime::graph::Forward;
-use runtime::oip::{Inputs, Signature, TensorSpec};
+use module_kit::artifacts::{Artifacts, ModelCard};
+use module_kit::classes::{ClassPrediction, classify};
+use module_kit::cli::InferenceModel;
+use module_kit::graph::Forward;
+use module_kit::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::AgNewsModuleConfig;
@@ -34,7 +34,7 @@ impl<F: Forward> InferenceModel for AgNewsPredictor<F> {
     fn signature() -> Signature {
         Signature {
             inputs: Inputs::Fields(vec![TensorSpec::per_input("text", "BYTES")]),
-            outputs: runtime::classes::oip_outputs(&CLASSES),
+            outputs: module_kit::classes::oip_outputs(&CLASSES),
         }
     }
 

@@ -3,7 +3,7 @@
 //! evaluation and inference.
 
 use burn::prelude::*;
-use runtime::cli::ModelInput;
+use module_kit::cli::ModelInput;
 use serde::{Deserialize, Serialize};
 
 use crate::tokenizer::{PADDING, Tokenizer, article_text};

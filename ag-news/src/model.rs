@@ -5,7 +5,7 @@ use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
 };
 use burn::prelude::*;
-use runtime::layers::{Initialized, Layers, linear_forward};
+use module_kit::layers::{Initialized, Layers, linear_forward};
 
 use crate::input::TokenBatch;
 

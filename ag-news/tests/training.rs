@@ -10,8 +10,8 @@ use ag_news::data::{ACCEPTED, DataPlan, TEST_CSV, load_items, single_file_split}
 use ag_news::evaluation::{AgNewsEvaluation, evaluate};
 use ag_news::tokenizer::Tokenizer;
 use ag_news::training::ALGORITHM;
-use runtime::digest::sha256_hex;
-use runtime::settings::TrainingReport;
+use module_kit::digest::sha256_hex;
+use module_kit::settings::TrainingReport;
 use test_kit::cocos::CocosDir;
 use test_kit::training::{
     assert_complete_artifacts, assert_trained_with_defaults, committed_dir, load_committed,

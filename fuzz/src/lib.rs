@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use runtime::cli::{CliError, InferenceModel, run};
+use module_kit::cli::{CliError, InferenceModel, run};
 use serde_json::Value;
 
 /// Runs `data` through the inference CLI of `model` the way the first byte chooses, and checks
@@ -115,7 +115,7 @@ pub fn one_line_error(error: &impl std::fmt::Display) {
 macro_rules! committed_model {
     ($predictor:ty, $algorithm:literal $(, $extra:literal)* $(,)?) => {{
         static MODEL: ::std::sync::LazyLock<$predictor> = ::std::sync::LazyLock::new(|| {
-            ::runtime::load_embedded!($predictor, $algorithm $(, $extra)*)
+            ::module_kit::load_embedded!($predictor, $algorithm $(, $extra)*)
                 .expect("the committed model loads")
         });
         &*MODEL

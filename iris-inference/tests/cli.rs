@@ -5,7 +5,7 @@
 use iris::data::{IRIS_DATA, load_items};
 use iris::inference::IrisPredictor;
 use iris::input::{CLASSES, FEATURES, IrisInput};
-use runtime::cli::InferenceModel;
+use module_kit::cli::InferenceModel;
 use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
 use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
 use test_kit::process::expect_success;

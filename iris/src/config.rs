@@ -2,10 +2,10 @@
 //! every training setting; embedded by the inference module next to `model.bpk`, and enough
 //! to train the same model again (`iris-ndarray --config config.json`).
 
-use runtime::artifacts::ArtifactConfig;
-use runtime::layers::Layers;
-use runtime::settings::{InferenceSettings, NoOptions, TrainingSettings};
-use runtime::standardize::Standardizer;
+use module_kit::artifacts::ArtifactConfig;
+use module_kit::layers::Layers;
+use module_kit::settings::{InferenceSettings, NoOptions, TrainingSettings};
+use module_kit::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{IrisModel, IrisModelConfig};

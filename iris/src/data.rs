@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
-use runtime::standardize::Standardizer;
+use module_kit::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 use train_kit::dataset::{
     DatasetBytes, FileDigests, as_text, first_line_preview, read_dataset, split_csv, unrecognized,

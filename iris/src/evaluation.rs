@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use burn::prelude::*;
-use runtime::standardize::Standardizer;
+use module_kit::standardize::Standardizer;
 use train_kit::evaluation::{ClassificationEvaluation, ClassificationTally};
 
 use crate::data::{DATA_PLAN, DataPlan, IrisItem};

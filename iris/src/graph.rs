@@ -4,9 +4,9 @@
 //! check that the two agree on the committed model.
 
 use burn::tensor::Device;
-use kernels::{Perceptron, Record};
-use runtime::artifacts::{Artifacts, LoadedModel};
-use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
+use inference_kernels::{Perceptron, Record};
+use module_kit::artifacts::{Artifacts, LoadedModel};
+use module_kit::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
 use crate::config::{IrisConfig, IrisModuleConfig};
 
@@ -43,8 +43,8 @@ impl Forward for IrisGraph {
     }
 
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
-        let features = runtime::graph::f32_tensor(input, &self.loaded.device)?;
-        runtime::graph::output_values(self.loaded.model.forward(features))
+        let features = module_kit::graph::f32_tensor(input, &self.loaded.device)?;
+        module_kit::graph::output_values(self.loaded.model.forward(features))
     }
 }
 
@@ -82,7 +82,7 @@ mod tests {
     use super::*;
     use test_kit::forwards::{assert_forwards_agree, random_input};
 
-    const COMMITTED: Artifacts<'static> = runtime::embedded_artifacts!("iris");
+    const COMMITTED: Artifacts<'static> = module_kit::embedded_artifacts!("iris");
 
     #[test]
     fn the_kernels_compute_what_burn_computes_on_the_committed_model() {

@@ -1,12 +1,12 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers.
 
-use runtime::artifacts::{Artifacts, ModelCard};
-use runtime::classes::{ClassPrediction, classify};
-use runtime::cli::InferenceModel;
-use runtime::features::{oip_inputs, schema};
-use runtime::graph::Forward;
-use runtime::oip::{Inputs, Signature};
+use module_kit::artifacts::{Artifacts, ModelCard};
+use module_kit::classes::{ClassPrediction, classify};
+use module_kit::cli::InferenceModel;
+use module_kit::features::{oip_inputs, schema};
+use module_kit::graph::Forward;
+use module_kit::oip::{Inputs, Signature};
 use serde_json::{Value, json};
 
 use crate::config::IrisModuleConfig;
@@ -36,7 +36,7 @@ impl<F: Forward> InferenceModel for IrisPredictor<F> {
     fn signature() -> Signature {
         Signature {
             inputs: Inputs::Fields(oip_inputs(&FEATURES)),
-            outputs: runtime::classes::oip_outputs(&CLASSES),
+            outputs: module_kit::classes::oip_outputs(&CLASSES),
         }
     }
 

@@ -3,10 +3,10 @@
 //! tensor in training, evaluation and inference.
 
 use burn::prelude::*;
-use runtime::cli::ModelInput;
-use runtime::features::{Feature, features_json, keys, refuse_unknown, take_features};
-use runtime::graph::GraphInput;
-use runtime::standardize::Standardizer;
+use module_kit::cli::ModelInput;
+use module_kit::features::{Feature, features_json, keys, refuse_unknown, take_features};
+use module_kit::graph::GraphInput;
+use module_kit::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -80,6 +80,6 @@ pub fn model_input(
     preprocessing: &Standardizer,
     device: &Device,
 ) -> Tensor<2> {
-    runtime::graph::f32_tensor(graph_input(inputs, preprocessing), device)
+    module_kit::graph::f32_tensor(graph_input(inputs, preprocessing), device)
         .expect("graph_input makes a rank-2 F32 tensor")
 }

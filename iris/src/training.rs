@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use runtime::settings::{Optimizer, Schedule};
+use module_kit::settings::{Optimizer, Schedule};
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
 use train_kit::curves::{EpochCurves, draw_classification_chart};
 use train_kit::dataset::{DatasetRecords, announce, dataset_name};

@@ -9,8 +9,8 @@ use iris::config::IrisConfig;
 use iris::data::{IRIS_DATA, load_items, split};
 use iris::evaluation::{IrisEvaluation, evaluate};
 use iris::training::ALGORITHM;
-use runtime::digest::sha256_hex;
-use runtime::settings::TrainingReport;
+use module_kit::digest::sha256_hex;
+use module_kit::settings::TrainingReport;
 use test_kit::cocos::CocosDir;
 use test_kit::training::{
     assert_complete_artifacts, assert_reproducible_from_config, assert_same_seed_same_bytes,

@@ -3,4 +3,4 @@
 //! background) prints the digit. The trained model is embedded at compile time, and the pixel
 //! normalisation it was trained with is applied inside, by the same code as in training.
 
-runtime::inference_module!(mnist::inference::MnistPredictor, "mnist");
+module_kit::inference_module!(mnist::inference::MnistPredictor, "mnist");

@@ -68,13 +68,13 @@ fn device(backend: &str) -> Result<Device> {
 
 fn main() -> Result<()> {
     // As the training binary does.
-    train_ops::flush_denormals()?;
-    train_ops::keep_freed_memory();
+    train_kernels::flush_denormals()?;
+    train_kernels::keep_freed_memory();
     let options = options()?;
     let device = device(&options.backend)?;
     match options.layers.as_str() {
         "train-ops" => {}
-        "burn" => train_ops::set_kernels_enabled(false),
+        "burn" => train_kernels::set_kernels_enabled(false),
         other => bail!("unknown layers {other} (train-ops or burn)"),
     }
     let data = load(&resolve_data_dir(None).path)?;
@@ -86,7 +86,7 @@ fn main() -> Result<()> {
     let autodiff = device.clone().autodiff();
     device.seed(42);
     let mut model = MnistModelConfig::new().init(&autodiff);
-    let mut optimizer = train_ops::Adam::new(0.9, 0.999, 1e-5).init();
+    let mut optimizer = train_kernels::Adam::new(0.9, 0.999, 1e-5).init();
     let loss = CrossEntropyLossConfig::new().init(&autodiff);
     let batches = data.train.chunks(options.batch_size).cycle();
 

@@ -2,9 +2,9 @@
 //! and every training setting; embedded by the inference module next to `model.bpk`, and
 //! enough to train the same model again (`mnist-ndarray --config config.json`).
 
-use runtime::artifacts::ArtifactConfig;
-use runtime::layers::Layers;
-use runtime::settings::{InferenceSettings, TrainingSettings};
+use module_kit::artifacts::ArtifactConfig;
+use module_kit::layers::Layers;
+use module_kit::settings::{InferenceSettings, TrainingSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::input::PixelNormalization;

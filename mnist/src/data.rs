@@ -13,7 +13,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use runtime::digest::sha256_hex;
+use module_kit::digest::sha256_hex;
 use serde::{Deserialize, Serialize};
 use train_kit::dataset::{
     DatasetRecords, FileDigests, announce, dataset_name, first_line_preview, is_gzip, read_dataset,

@@ -5,9 +5,9 @@
 
 use burn::nn::BatchNormConfig;
 use burn::tensor::Device;
-use kernels::{BatchNorm, Conv2d, ConvShape, Dense, FeatureMap, Record, RecordError, relu};
-use runtime::artifacts::{Artifacts, LoadedModel};
-use runtime::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
+use inference_kernels::{BatchNorm, Conv2d, ConvShape, Dense, FeatureMap, Record, RecordError, relu};
+use module_kit::artifacts::{Artifacts, LoadedModel};
+use module_kit::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
 
 use crate::config::{MnistConfig, MnistModuleConfig};
 use crate::input::{PIXELS, SIDE};
@@ -46,8 +46,8 @@ impl Forward for MnistGraph {
     }
 
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
-        let images = runtime::graph::f32_tensor(input, &self.loaded.device)?;
-        runtime::graph::output_values(self.loaded.model.forward(images))
+        let images = module_kit::graph::f32_tensor(input, &self.loaded.device)?;
+        module_kit::graph::output_values(self.loaded.model.forward(images))
     }
 }
 
@@ -135,7 +135,7 @@ mod tests {
     use super::*;
     use test_kit::forwards::{assert_forwards_agree, random_input};
 
-    const COMMITTED: Artifacts<'static> = runtime::embedded_artifacts!("mnist");
+    const COMMITTED: Artifacts<'static> = module_kit::embedded_artifacts!("mnist");
 
     #[test]
     fn the_kernels_compute_what_burn_computes_on_the_committed_model() {

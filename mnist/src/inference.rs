@@ -1,11 +1,11 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers (the digit, and with `--json` every digit's probability).
 
-use runtime::artifacts::{Artifacts, ModelCard};
-use runtime::classes::{ClassPrediction, classify};
-use runtime::cli::InferenceModel;
-use runtime::graph::Forward;
-use runtime::oip::{Inputs, Signature, TensorSpec};
+use module_kit::artifacts::{Artifacts, ModelCard};
+use module_kit::classes::{ClassPrediction, classify};
+use module_kit::cli::InferenceModel;
+use module_kit::graph::Forward;
+use module_kit::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::MnistModuleConfig;
@@ -54,7 +54,7 @@ impl<F: Forward> InferenceModel for MnistPredictor<F> {
                 datatype: "FP32",
                 shape: vec![-1, SIDE as i64, SIDE as i64],
             }),
-            outputs: runtime::classes::oip_outputs(&CLASSES),
+            outputs: module_kit::classes::oip_outputs(&CLASSES),
         }
     }
 
@@ -108,7 +108,7 @@ pub const EXAMPLE_SEVEN: &str = "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use runtime::cli::ModelInput;
+    use module_kit::cli::ModelInput;
 
     #[test]
     fn the_example_is_a_valid_image() {

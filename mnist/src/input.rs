@@ -3,8 +3,8 @@
 //! model's tensor in training, evaluation and inference.
 
 use burn::prelude::*;
-use runtime::cli::ModelInput;
-use runtime::graph::GraphInput;
+use module_kit::cli::ModelInput;
+use module_kit::graph::GraphInput;
 use serde::{Deserialize, Serialize};
 
 /// Class labels in the order of the model's outputs.
@@ -104,7 +104,7 @@ pub fn model_input(
     normalization: &PixelNormalization,
     device: &Device,
 ) -> Tensor<4> {
-    runtime::graph::f32_tensor(graph_input(pixels, normalization), device)
+    module_kit::graph::f32_tensor(graph_input(pixels, normalization), device)
         .expect("graph_input makes a rank-4 F32 tensor")
 }
 

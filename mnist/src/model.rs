@@ -7,7 +7,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
 };
 use burn::prelude::*;
-use runtime::layers::{Initialized, Layers};
+use module_kit::layers::{Initialized, Layers};
 
 use crate::input::SIDE;
 
@@ -120,7 +120,7 @@ impl MnistModelConfig {
 impl MnistModel {
     /// `[batch, 1, 28, 28]` normalised images to `[batch, 10]` logits.
     ///
-    /// In training builds the layers run through `train_ops`, which on burn's flex backend
+    /// In training builds the layers run through `train_kernels`, which on burn's flex backend
     /// under autodiff replaces them with kernels that have their own backward passes (1.7x
     /// the training images per second in BENCHMARKS.md's run) and elsewhere calls the same
     /// layers.
@@ -134,11 +134,11 @@ impl MnistModel {
     }
 }
 
-/// The layers' forward passes: `train_ops`' in training builds, burn's own (and, for a one-row
-/// batch in wasm, `runtime::layers::linear_forward`'s) in the inference modules, which do not
+/// The layers' forward passes: `train_kernels`' in training builds, burn's own (and, for a one-row
+/// batch in wasm, `module_kit::layers::linear_forward`'s) in the inference modules, which do not
 /// build the training kernels.
 #[cfg(feature = "train")]
-use train_ops as ops;
+use train_kernels as ops;
 
 #[cfg(not(feature = "train"))]
 mod ops {
@@ -155,7 +155,7 @@ mod ops {
     }
 
     pub(super) fn linear(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
-        runtime::layers::linear_forward(layer, x)
+        module_kit::layers::linear_forward(layer, x)
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
-use runtime::settings::{Optimizer, Schedule};
+use module_kit::settings::{Optimizer, Schedule};
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
 use train_kit::curves::{EpochCurves, draw_classification_chart};
 use train_kit::loader::EpochLoader;

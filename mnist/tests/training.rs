@@ -15,8 +15,8 @@ use mnist::evaluation::{MnistEvaluation, evaluate};
 use mnist::idx::read_gzip;
 use mnist::input::{CLASSES, SIDE};
 use mnist::training::ALGORITHM;
-use runtime::digest::sha256_hex;
-use runtime::settings::TrainingReport;
+use module_kit::digest::sha256_hex;
+use module_kit::settings::TrainingReport;
 use test_kit::cocos::CocosDir;
 use test_kit::training::{
     assert_complete_artifacts, assert_same_seed_same_bytes, assert_trained_with_defaults,

@@ -1,7 +1,7 @@
 // Drives the page in a real browser (Debian's Chromium through playwright-core) as a person
 // would: draws each digit as strokes, uploads a photo-like picture and a file that is not a
 // picture, fills the forms, types headlines, and records what the page showed, for the Rust
-// test (server/tests/page.rs) to check against the wasmtime CLI on the same inputs.
+// test (model-server/tests/page.rs) to check against the wasmtime CLI on the same inputs.
 //
 // Usage: node page.mjs URL OUT_DIR   (writes OUT_DIR/results.json, the pictures the page read
 // under OUT_DIR/pictures/, and screenshots)

@@ -2,4 +2,4 @@
 //! `wine-quality-inference '{"fixed_acidity": 7.4, ..., "type": "red"}'` prints the predicted
 //! quality on the 0-10 scale with one decimal. The trained model is embedded at compile time.
 
-runtime::inference_module!(wine_quality::inference::WinePredictor, "wine-quality");
+module_kit::inference_module!(wine_quality::inference::WinePredictor, "wine-quality");

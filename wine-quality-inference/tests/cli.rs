@@ -2,7 +2,7 @@
 //! formats, bad input (including physically impossible values), agreement between wasm and
 //! native on every wine of the test split, and the module's imports.
 
-use runtime::cli::InferenceModel;
+use module_kit::cli::InferenceModel;
 use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
 use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
 use test_kit::process::expect_success;

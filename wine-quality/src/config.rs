@@ -3,10 +3,10 @@
 //! `model.bpk`, and enough to train the same model again
 //! (`wine-quality-ndarray --config config.json`).
 
-use runtime::artifacts::ArtifactConfig;
-use runtime::layers::Layers;
-use runtime::settings::{InferenceSettings, NoOptions, TrainingSettings};
-use runtime::standardize::Standardizer;
+use module_kit::artifacts::ArtifactConfig;
+use module_kit::layers::Layers;
+use module_kit::settings::{InferenceSettings, NoOptions, TrainingSettings};
+use module_kit::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 
 use crate::input::TargetScale;

@@ -3,7 +3,7 @@
 
 use anyhow::{Result, anyhow};
 use burn::prelude::*;
-use runtime::standardize::Standardizer;
+use module_kit::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DATA_PLAN, DataPlan, WineItem, WineSplits};

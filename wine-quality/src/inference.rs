@@ -1,11 +1,11 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers (the quality on the 0-10 scale).
 
-use runtime::artifacts::{Artifacts, ModelCard};
-use runtime::cli::{InferenceModel, Prediction};
-use runtime::features::{oip_inputs, schema};
-use runtime::graph::Forward;
-use runtime::oip::{Inputs, OutputRow, Signature, TensorSpec};
+use module_kit::artifacts::{Artifacts, ModelCard};
+use module_kit::cli::{InferenceModel, Prediction};
+use module_kit::features::{oip_inputs, schema};
+use module_kit::graph::Forward;
+use module_kit::oip::{Inputs, OutputRow, Signature, TensorSpec};
 use serde_json::{Value, json};
 
 use crate::config::WineModuleConfig;

@@ -3,7 +3,7 @@
 
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
-use runtime::layers::{Initialized, Layers, linear_forward};
+use module_kit::layers::{Initialized, Layers, linear_forward};
 
 /// The network's shape.
 #[derive(Config, Debug)]

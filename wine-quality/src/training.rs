@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use burn::nn::loss::{MseLoss, Reduction};
 use burn::train::RegressionOutput;
 use burn::train::metric::LossMetric;
-use runtime::settings::{Optimizer, Schedule};
+use module_kit::settings::{Optimizer, Schedule};
 use train_kit::artifact::StagedDir;
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
 use train_kit::curves::EpochCurves;

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use runtime::settings::TrainingReport;
+use module_kit::settings::TrainingReport;
 use test_kit::cocos::CocosDir;
 use test_kit::training::{
     assert_complete_artifacts, assert_reproducible_from_config, assert_trained_with_defaults,

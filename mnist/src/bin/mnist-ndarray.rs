@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // Before anything uses rayon: its pool's threads must be built flushing subnormals.
-    if let Err(error) = train_ops::flush_denormals() {
+    if let Err(error) = train_kernels::flush_denormals() {
         eprintln!("mnist-ndarray: {error}");
         return ExitCode::FAILURE;
     }
-    train_ops::keep_freed_memory();
+    train_kernels::keep_freed_memory();
     train_kit::cli::cpu_main(mnist::training::ALGORITHM, mnist::training::train)
 }
