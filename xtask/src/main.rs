@@ -37,8 +37,9 @@ Commands:
                    target/wasm32-wasip1/release/<crate>.wasm and, the named-graph kind,
                    <crate>-named.wasm, and print their SHA-256 and SHA3-256; --precompile
                    also writes <crate>.cwasm with `wasmtime compile`
-  demo             the main job: set up, train Iris on the CPU, build its wasm module and
-                   predict a sample under wasmtime
+  demo             the main job: set up, train Iris on the CPU into target/demo/iris (the
+                   committed artifacts are only read), build its wasm module and predict a
+                   sample under wasmtime
   test             set up, check formatting and lints, build the wasm modules, run every
                    test (unit, training on real data, the modules under wasmtime), then the
                    short fuzz pass (FUZZ_SECONDS per target, default 10)
