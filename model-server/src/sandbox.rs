@@ -22,8 +22,8 @@ use crate::graphs::Graphs;
 
 use crate::options::{Limits, Profiler};
 
-/// How often the engine's epoch advances: the granularity of every deadline (a 1 ms tick cost
-/// 5% of a core in wake-ups).
+/// How often the engine's epoch advances: the granularity of every deadline (a finer tick
+/// costs a core's time in wake-ups).
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Fuel between a run's yields to the worker it runs on, so the connections that worker also
 /// serves are not held up behind a long model (about a millisecond of guest code).

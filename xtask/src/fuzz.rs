@@ -23,8 +23,8 @@ const DEFAULT_SECONDS: u64 = 60;
 const DEFAULT_MALFORMED_INPUTS: &str = "100000";
 /// Built without AddressSanitizer (`--sanitizer none`): the parsers are safe Rust, and the
 /// unsafe code under them (gemm's kernels) sees only the fixed shapes of the models, so ASan
-/// would buy little for more than doubling the build (burn-flex alone took over 13 minutes
-/// instrumented on 2 cores).
+/// would buy little for more than doubling the build (burn-flex instrumented is the longest
+/// part of it).
 const SANITIZER: &str = "none";
 /// libFuzzer's memory limit per target: far above what any parser needs for inputs of the
 /// size libFuzzer makes, so going over it means a parser allocated beyond its bounds.

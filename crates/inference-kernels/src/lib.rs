@@ -4,7 +4,7 @@
 //!
 //! Why the modules do not run Burn itself: Burn 0.22 dispatches every tensor operation on the
 //! device and the dtype at run time, so a module linked the CPU backend's kernels for every
-//! dtype, 1.4 MB of code each, whatever the model used (BENCHMARKS.md). Training and the host's
+//! dtype, whatever the model used (BENCHMARKS.md has the sizes). Training and the host's
 //! named graphs keep Burn; each algorithm's `graph.rs` builds its network from these layers, and
 //! its tests check the two forward passes agree on the committed model.
 //!

@@ -24,7 +24,7 @@ pub struct TrainingSettings<O> {
 
 /// What an inference module reads of `config.json`'s `training`: the algorithm's own options
 /// (AG News' tokenizer is shaped by them), not the optimiser or the schedule. Their
-/// deserialisers (internally tagged enums) were 17 KB of every module, for settings only
+/// deserialisers (internally tagged enums) would weigh on every module, for settings only
 /// training uses. Each algorithm's config is generic over its `training`, with
 /// [`TrainingSettings`] the default and this for the modules.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -107,7 +107,7 @@ const PADDING: u32 = u32::MAX;
 /// what that kernel tap sees at every output position of every image, so im2col writes and
 /// col2im reads long contiguous runs, and the product `W x patches` comes out channel-major
 /// (`[out, batch * oh * ow]`). It stays so: batch norm reads it as it is, where a copy to
-/// NCHW and one back for the backward pass cost 5-7% of a training step.
+/// NCHW and one back for the backward pass were a measurable share of a training step.
 pub(crate) fn forward(x: &[f32], weight: &[f32], geometry: &Geometry) -> (Vec<f32>, Vec<f32>) {
     let patches = im2col(x, geometry);
     let columns = geometry.columns();
@@ -151,8 +151,8 @@ pub(crate) fn backward(
     let grad_weight = wanted.weight.then(|| {
         // `dWᵀ = patches x dZᵀ`, then transposed: both operands run along the batch's
         // positions, and gemm rearranges its right-hand operand in memory; the smaller `dZ`
-        // is the cheaper one to rearrange (the MNIST CNN's weight gradients: 1.2-1.3x faster,
-        // BENCHMARKS.md). Same products, same sums, same bits.
+        // is the cheaper one to rearrange (docs/benchmark-history.md). Same products, same
+        // sums, same bits.
         let mut dw_t = vec![0.0; patch * channels_out];
         matmul(
             &mut dw_t,
@@ -176,8 +176,8 @@ pub(crate) fn backward(
 }
 
 /// The patch matrix (see [`forward`]), zeros in the padding. Rows are independent: they run
-/// in parallel, each written once into memory that is not zeroed first (the MNIST CNN's
-/// im2col ran 1.4-1.7x faster without zeroing its 1.2 and 3.6 MB patch matrices first).
+/// in parallel, each written once into memory that is not zeroed first: zeroing the whole
+/// patch matrix first was a large share of im2col's time.
 fn im2col(x: &[f32], geometry: &Geometry) -> Vec<f32> {
     let [height, width] = geometry.input;
     let [kh, kw] = geometry.kernel;
@@ -220,8 +220,7 @@ fn im2col(x: &[f32], geometry: &Geometry) -> Vec<f32> {
 /// col2im: every patch element's gradient added back onto the input element it was read
 /// from. Each input plane gathers its own taps in a fixed order, so the sums are
 /// reproducible; one task per channel walks that channel's rows of `d_patches` front to back,
-/// image by image, where a task per plane jumped between rows (the MNIST CNN's second
-/// convolution: 1.0-1.3x faster).
+/// image by image, where a task per plane jumped between rows.
 fn col2im(d_patches: &[f32], geometry: &Geometry) -> Vec<f32> {
     let [height, width] = geometry.input;
     let taps_per_channel = geometry.kernel[0] * geometry.kernel[1];

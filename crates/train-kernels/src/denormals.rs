@@ -3,10 +3,10 @@
 //! Adam keeps a running mean of every gradient; where a gradient stays exactly zero (a hidden
 //! unit's weight from an input that ReLU keeps at zero) that mean decays by 0.9 a step and
 //! reaches the subnormal range after about 800 steps. x86 CPUs compute on subnormals through
-//! a microcode assist, about a hundred times slower: measured here, burn's Adam step on the
-//! MNIST CNN went from 2.3 ms at step 200 to 14 ms after step 800, a third of each training
-//! step. With flush-to-zero (results) and denormals-are-zero (inputs) the CPU treats them as
-//! zero, as TensorFlow does by default and `torch.set_flush_denormal(True)` does for PyTorch.
+//! a microcode assist, about a hundred times slower: burn's Adam step on the MNIST CNN grew
+//! several-fold once the moments went subnormal (docs/benchmark-history.md). With
+//! flush-to-zero (results) and denormals-are-zero (inputs) the CPU treats them as zero, as
+//! TensorFlow does by default and `torch.set_flush_denormal(True)` does for PyTorch.
 //! The answer changes only where a value below 1.2e-38 would have been kept; runs stay
 //! reproducible.
 

@@ -56,8 +56,8 @@ const PARALLEL_FROM: usize = 1 << 18;
 /// A large product is cut into one block of output columns (or rows, when the output is
 /// taller than wide) per rayon thread, each a single-threaded gemm; where no such cut keeps
 /// blocks of [`MIN_BLOCK`], gemm splits it itself. On this model's shapes (64 output rows:
-/// the channels) two blocks side by side ran 1.3-1.6x faster than gemm's own two-thread split
-/// (BENCHMARKS.md, "gemm in blocks").
+/// the channels) two blocks side by side beat gemm's own two-thread split
+/// (docs/benchmark-history.md, "gemm in blocks").
 ///
 /// Every element comes out with the bits of the uncut single-threaded product, whatever the
 /// thread count: the inner dimension is never split and blocks keep gemm's inner blocking
@@ -142,7 +142,7 @@ fn block_size(len: usize, threads: usize) -> Option<usize> {
 /// chunks of [`SMALL_OUTPUT_DEPTH`], each accumulated in registers from zero and then added
 /// to the output in order; it never runs them side by side, and its split over the few
 /// output tiles leaves the second core mostly idle (the MNIST CNN's first weight gradient,
-/// 32 x 12544 x 25, ran at 37 GFLOP/s). The chunk length when such a product is long
+/// 32 x 12544 x 25). The chunk length when such a product is long
 /// enough to run its chunks in parallel ([`in_depth_chunks`]) with the same sums: `None`
 /// for products gemm takes another path for (16 x 16 outputs or less use kernels of
 /// 1024-long dot products; a last chunk of 1 or 2 a vector kernel).

@@ -5,9 +5,8 @@
 //! raised to the largest block freed so far) with fresh mappings, and hands a free stretch at
 //! the top of its heap back to the OS once it exceeds the trim threshold (twice that): the
 //! next step's buffer then comes back as new pages that the kernel zeroes and maps one
-//! fault at a time, on the threads that compute. Measured on the MNIST CNN (the throughput
-//! example, same binary alternating): evaluation 9,200-10,800 images/s by default and
-//! 16,400-21,300 with the thresholds below, training steps up to 7% faster.
+//! fault at a time, on the threads that compute. With the thresholds below the MNIST CNN's
+//! evaluation and training steps run faster (docs/benchmark-history.md).
 
 /// Largest block served from the heap: glibc's own ceiling for the threshold on 64-bit.
 const MMAP_THRESHOLD: i32 = 32 << 20;
