@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::rejection::{BytesRejection, RawPathParamsRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, RawPathParams, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 use crate::compile::first_line;
 use crate::metrics::Metrics;
 use crate::repository::{LoadError, Model, Repository, State as ModelState};
-use crate::sandbox::{Outcome, Usage};
+use crate::sandbox::{Outcome, Stopped, Usage};
 
 /// The binary tensor extension's header: the length of the JSON part of a body.
 const HEADER_LENGTH: &str = "inference-header-content-length";
@@ -45,6 +45,15 @@ type Shared = Arc<AppState>;
 
 /// The API; with `site` (`--web DIR`), the assembled browser page at `/` for every other path.
 pub(crate) fn router(state: Shared, max_body: usize, site: Option<&std::path::Path>) -> Router {
+    // The routes that run a model: each answer is counted under it.
+    let runs = Router::new()
+        .route("/v2/models/{name}/infer", post(infer))
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(infer_version),
+        )
+        .route("/models/{name}", post(plain))
+        .route_layer(middleware::from_fn(record_model));
     let api = Router::new()
         .route("/v2/health/live", get(live))
         .route("/v2/health/ready", get(ready))
@@ -59,18 +68,13 @@ pub(crate) fn router(state: Shared, max_body: usize, site: Option<&std::path::Pa
             "/v2/models/{name}/versions/{version}/ready",
             get(model_ready_version),
         )
-        .route("/v2/models/{name}/infer", post(infer))
-        .route(
-            "/v2/models/{name}/versions/{version}/infer",
-            post(infer_version),
-        )
+        .merge(runs)
         .route("/v2/repository/index", post(repository_index))
         .route("/v2/repository/models/{name}/load", post(repository_load))
         .route(
             "/v2/repository/models/{name}/unload",
             post(repository_unload),
         )
-        .route("/models/{name}", post(plain))
         .route("/v2/graphs", get(graphs))
         .route("/metrics", get(metrics));
     let api = match site {
@@ -86,45 +90,136 @@ pub(crate) fn router(state: Shared, max_body: usize, site: Option<&std::path::Pa
         .with_state(state)
 }
 
-/// An error answer: `{"error": "..."}` with the protocol's status codes.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    message: String,
-    retry_after: bool,
+/// Why a request got an error answer: `{"error": "..."}` with the protocol's status code.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    #[error("no such endpoint")]
+    NoEndpoint,
+    #[error("unknown model '{0}'")]
+    UnknownModel(String),
+    #[error("model '{name}' is not ready: {reason}")]
+    NotReady { name: String, reason: String },
+    #[error("model '{name}' has no version '{version}' (its one version is {VERSION})")]
+    NoSuchVersion { name: String, version: String },
+    /// Refused on its Content-Length, before any of the body was read.
+    #[error("the request body is larger than the server's limit of {0} bytes (--max-body-kib)")]
+    AnnouncedOversize(usize),
+    /// Cut off at the server's limit as it was read.
+    #[error("the request body is larger than the server's limit (--max-body-kib)")]
+    BodyOverLimit,
+    #[error("cannot read the request body: {}", .0.body_text())]
+    UnreadableBody(BytesRejection),
+    #[error("the request body is {length} bytes, more than model '{name}' takes ({limit} bytes)")]
+    BodyOverModelLimit {
+        name: String,
+        length: usize,
+        limit: usize,
+    },
+    #[error("the Inference-Header-Content-Length header is not a byte count")]
+    HeaderLength,
+    #[error(
+        "model '{name}' is at its limit of {concurrency} running and {queue} waiting requests; retry later"
+    )]
+    Busy {
+        name: String,
+        concurrency: usize,
+        queue: usize,
+    },
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    /// The module refused the input (exit code 2): the first line of what it wrote.
+    #[error("{0}")]
+    BadInput(String),
+    #[error("model '{name}' failed (exit code {code}): {message}")]
+    ModelFailed {
+        name: String,
+        code: i32,
+        message: String,
+    },
+    #[error("model '{name}' {stopped}; this request failed, the server goes on")]
+    ModelStopped { name: String, stopped: Stopped },
+    #[error("malformed repository index request ({0})")]
+    MalformedIndexRequest(serde_json::Error),
+    #[error("no module for model '{0}' in the models directory")]
+    NoModule(String),
+    #[error("failed to load: {0}")]
+    LoadFailed(String),
+    /// The blocking task that loads a model panicked.
+    #[error("{0}")]
+    LoadTask(tokio::task::JoinError),
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-            retry_after: false,
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::NoEndpoint
+            | Self::UnknownModel(_)
+            | Self::NoSuchVersion { .. }
+            | Self::NoModule(_) => StatusCode::NOT_FOUND,
+            Self::NotReady { .. } | Self::Busy { .. } | Self::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::AnnouncedOversize(_) | Self::BodyOverLimit | Self::BodyOverModelLimit { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            Self::UnreadableBody(rejection) => rejection.status(),
+            Self::HeaderLength
+            | Self::BadInput(_)
+            | Self::MalformedIndexRequest(_)
+            | Self::LoadFailed(_) => StatusCode::BAD_REQUEST,
+            Self::ModelFailed { .. } | Self::ModelStopped { .. } | Self::LoadTask(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
-    }
-
-    fn unknown_model(name: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, format!("unknown model '{name}'"))
     }
 }
 
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::BodyOverLimit
+        } else {
+            Self::UnreadableBody(rejection)
+        }
+    }
+}
+
+impl From<LoadError> for ApiError {
+    fn from(error: LoadError) -> Self {
+        match error {
+            LoadError::NotFound(name) => Self::NoModule(name),
+            LoadError::Failed(reason) => Self::LoadFailed(reason),
+        }
+    }
+}
+
+/// The one place an error becomes an answer.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status();
         let mut response =
-            (self.status, axum::Json(json!({ "error": self.message }))).into_response();
-        if self.retry_after {
+            (status, axum::Json(json!({ "error": self.to_string() }))).into_response();
+        if matches!(self, Self::Busy { .. }) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        response.extensions_mut().insert(Refused);
         response
     }
 }
 
-/// What a handler that ran a model tells the request log and the metrics.
+/// Marks an error answer as a handler's own, so that a model's count includes the requests its
+/// handler refused but not those the router refused before any handler ran (a path or query
+/// that does not parse, a method the route does not take).
+#[derive(Debug, Clone, Copy)]
+struct Refused;
+
+/// What the request log and the metrics record of a request to run a model.
 #[derive(Debug, Clone)]
 struct RunRecord {
     model: String,
+    /// What the run cost; `None` when the request was refused before it ran.
     usage: Option<Usage>,
 }
 
@@ -159,6 +254,28 @@ async fn log_and_count(State(state): State<Shared>, request: Request, next: Next
     response
 }
 
+/// On the routes that run a model: the answer is recorded under the model its path names, with
+/// the run's [`Usage`] when the handler got as far as running it.
+async fn record_model(
+    params: Result<RawPathParams, RawPathParamsRejection>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let model = params.ok().and_then(|params| {
+        params
+            .iter()
+            .find(|(key, _)| *key == "name")
+            .map(|(_, value)| value.to_owned())
+    });
+    let mut response = next.run(request).await;
+    let usage = response.extensions().get::<Usage>().copied();
+    let answered = usage.is_some() || response.extensions().get::<Refused>().is_some();
+    if let Some(model) = model.filter(|_| answered) {
+        response.extensions_mut().insert(RunRecord { model, usage });
+    }
+    response
+}
+
 /// A body whose Content-Length is over the limit is refused before any of it is read
 /// (bodies without one are cut off at the limit as they are read).
 async fn refuse_announced_oversize(
@@ -172,19 +289,13 @@ async fn refuse_announced_oversize(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|length| length > max_body as u64) {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the request body is larger than the server's limit of {max_body} bytes (--max-body-kib)"
-            ),
-        )
-        .into_response();
+        return ApiError::AnnouncedOversize(max_body).into_response();
     }
     next.run(request).await
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
+    ApiError::NoEndpoint
 }
 
 async fn live() -> Response {
@@ -227,11 +338,11 @@ async fn graphs(State(state): State<Arc<AppState>>) -> Response {
 fn ready_model(state: &AppState, name: &str) -> Result<Arc<Model>, ApiError> {
     match state.repository.state(name) {
         Some(ModelState::Ready(model)) => Ok(model),
-        Some(ModelState::Unavailable(reason)) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("model '{name}' is not ready: {reason}"),
-        )),
-        None => Err(ApiError::unknown_model(name)),
+        Some(ModelState::Unavailable(reason)) => Err(ApiError::NotReady {
+            name: name.to_owned(),
+            reason,
+        }),
+        None => Err(ApiError::UnknownModel(name.to_owned())),
     }
 }
 
@@ -239,64 +350,51 @@ fn check_version(name: &str, version: &str) -> Result<(), ApiError> {
     if version == VERSION {
         return Ok(());
     }
-    Err(ApiError::new(
-        StatusCode::NOT_FOUND,
-        format!("model '{name}' has no version '{version}' (its one version is {VERSION})"),
-    ))
+    Err(ApiError::NoSuchVersion {
+        name: name.to_owned(),
+        version: version.to_owned(),
+    })
 }
 
-async fn model_metadata(State(state): State<Shared>, Path(name): Path<String>) -> Response {
-    match ready_model(&state, &name) {
-        Ok(model) => axum::Json(model.metadata.clone()).into_response(),
-        Err(error) => error.into_response(),
-    }
+async fn model_metadata(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let model = ready_model(&state, &name)?;
+    Ok(axum::Json(model.metadata.clone()).into_response())
 }
 
 async fn model_metadata_version(
     state: State<Shared>,
     Path((name, version)): Path<(String, String)>,
-) -> Response {
-    if let Err(error) = check_version(&name, &version) {
-        return error.into_response();
-    }
+) -> Result<Response, ApiError> {
+    check_version(&name, &version)?;
     model_metadata(state, Path(name)).await
 }
 
-async fn model_ready(State(state): State<Shared>, Path(name): Path<String>) -> Response {
+async fn model_ready(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
     let ready = match state.repository.state(&name) {
         Some(ModelState::Ready(_)) => true,
         Some(ModelState::Unavailable(_)) => false,
-        None => return ApiError::unknown_model(&name).into_response(),
+        None => return Err(ApiError::UnknownModel(name)),
     };
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, axum::Json(json!({ "name": name, "ready": ready }))).into_response()
+    Ok((status, axum::Json(json!({ "name": name, "ready": ready }))).into_response())
 }
 
 async fn model_ready_version(
     state: State<Shared>,
     Path((name, version)): Path<(String, String)>,
-) -> Response {
-    if let Err(error) = check_version(&name, &version) {
-        return error.into_response();
-    }
+) -> Result<Response, ApiError> {
+    check_version(&name, &version)?;
     model_ready(state, Path(name)).await
-}
-
-/// The body, or the protocol's error for one that could not be read (413 when too large).
-fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|rejection| {
-        let status = rejection.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "the request body is larger than the server's limit (--max-body-kib)".to_owned()
-        } else {
-            format!("cannot read the request body: {}", rejection.body_text())
-        };
-        ApiError::new(status, message)
-    })
 }
 
 async fn infer(
@@ -304,24 +402,15 @@ async fn infer(
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let model = match ready_model(&state, &name) {
-        Ok(model) => model,
-        Err(error) => return with_record(error.into_response(), &name, None),
-    };
+) -> Result<Response, ApiError> {
+    let model = ready_model(&state, &name)?;
     let mut args = vec!["--oip".to_owned()];
     if let Some(length) = headers.get(HEADER_LENGTH) {
-        let Some(length) = length
+        let length = length
             .to_str()
             .ok()
             .and_then(|l| l.trim().parse::<usize>().ok())
-        else {
-            let error = ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "the Inference-Header-Content-Length header is not a byte count",
-            );
-            return with_record(error.into_response(), &name, None);
-        };
+            .ok_or(ApiError::HeaderLength)?;
         args.push("--inference-header-content-length".to_owned());
         args.push(length.to_string());
     }
@@ -333,10 +422,8 @@ async fn infer_version(
     Path((name, version)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    if let Err(error) = check_version(&name, &version) {
-        return with_record(error.into_response(), &name, None);
-    }
+) -> Result<Response, ApiError> {
+    check_version(&name, &version)?;
     infer(state, Path(name), headers, body).await
 }
 
@@ -353,11 +440,8 @@ async fn plain(
     Path(name): Path<String>,
     Query(query): Query<PlainQuery>,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let model = match ready_model(&state, &name) {
-        Ok(model) => model,
-        Err(error) => return with_record(error.into_response(), &name, None),
-    };
+) -> Result<Response, ApiError> {
+    let model = ready_model(&state, &name)?;
     let mut args = Vec::new();
     if query.json {
         args.push("--json".to_owned());
@@ -366,56 +450,52 @@ async fn plain(
     answer(&state, &model, args, body, plain_response).await
 }
 
-/// Runs the model on the body and turns its exit into an HTTP answer.
+/// Runs the model on the body. Once it ran, its answer (an error included) carries what the
+/// run cost, for the request log and the metrics.
 async fn answer(
     state: &AppState,
     model: &Arc<Model>,
     args: Vec<String>,
     body: Result<Bytes, BytesRejection>,
     success: fn(Bytes) -> Response,
-) -> Response {
-    let name = model.name.clone();
-    let body = match body_or_error(body) {
-        Ok(body) => body,
-        Err(error) => return with_record(error.into_response(), &name, None),
-    };
+) -> Result<Response, ApiError> {
+    let body = body?;
     if body.len() > model.limits.body_bytes {
-        let error = ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the request body is {} bytes, more than model '{name}' takes ({} bytes)",
-                body.len(),
-                model.limits.body_bytes
-            ),
-        );
-        return with_record(error.into_response(), &name, None);
+        return Err(ApiError::BodyOverModelLimit {
+            name: model.name.clone(),
+            length: body.len(),
+            limit: model.limits.body_bytes,
+        });
     }
-    let (outcome, usage) = match execute(state, model, args, body).await {
-        Ok(result) => result,
-        Err(error) => return with_record(error.into_response(), &name, None),
-    };
-    let response = match outcome {
+    let (outcome, usage) = execute(state, model, args, body).await?;
+    let mut response = exit_answer(outcome, &model.name, success).into_response();
+    response.extensions_mut().insert(usage);
+    Ok(response)
+}
+
+/// The module's stdout when it exited with 0, the protocol's error otherwise.
+fn exit_answer(
+    outcome: Outcome,
+    name: &str,
+    success: fn(Bytes) -> Response,
+) -> Result<Response, ApiError> {
+    match outcome {
         Outcome::Exited {
             code: 0, stdout, ..
-        } => success(stdout),
+        } => Ok(success(stdout)),
         Outcome::Exited {
             code: 2, stderr, ..
-        } => ApiError::new(StatusCode::BAD_REQUEST, first_line(&stderr)).into_response(),
-        Outcome::Exited { code, stderr, .. } => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!(
-                "model '{name}' failed (exit code {code}): {}",
-                first_line(&stderr)
-            ),
-        )
-        .into_response(),
-        Outcome::Stopped(stopped) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("model '{name}' {stopped}; this request failed, the server goes on"),
-        )
-        .into_response(),
-    };
-    with_record(response, &name, Some(usage))
+        } => Err(ApiError::BadInput(first_line(&stderr))),
+        Outcome::Exited { code, stderr, .. } => Err(ApiError::ModelFailed {
+            name: name.to_owned(),
+            code,
+            message: first_line(&stderr),
+        }),
+        Outcome::Stopped(stopped) => Err(ApiError::ModelStopped {
+            name: name.to_owned(),
+            stopped,
+        }),
+    }
 }
 
 /// Waits for a turn (503 when the model's queue is full), then runs the model.
@@ -426,22 +506,13 @@ async fn execute(
     body: Bytes,
 ) -> Result<(Outcome, Usage), ApiError> {
     let Ok(_admitted) = model.admitted.try_acquire() else {
-        let mut error = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "model '{}' is at its limit of {} running and {} waiting requests; retry later",
-                model.name, model.limits.concurrency, model.limits.queue
-            ),
-        );
-        error.retry_after = true;
-        return Err(error);
+        return Err(ApiError::Busy {
+            name: model.name.clone(),
+            concurrency: model.limits.concurrency,
+            queue: model.limits.queue,
+        });
     };
-    let closed = |_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is shutting down",
-        )
-    };
+    let closed = |_| ApiError::ShuttingDown;
     let _running = model.running.acquire().await.map_err(closed)?;
     let _worker = state.workers.acquire().await.map_err(closed)?;
     // On this task: no hand-over to another thread and back per request (BENCHMARKS.md).
@@ -484,65 +555,42 @@ fn plain_response(stdout: Bytes) -> Response {
         .into_response()
 }
 
-fn with_record(mut response: Response, model: &str, usage: Option<Usage>) -> Response {
-    response.extensions_mut().insert(RunRecord {
-        model: model.to_owned(),
-        usage,
-    });
-    response
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct IndexRequest {
     #[serde(default)]
     ready: bool,
 }
 
-async fn repository_index(State(state): State<Shared>, body: Bytes) -> Response {
+async fn repository_index(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let request: IndexRequest = if body.iter().all(u8::is_ascii_whitespace) {
         IndexRequest::default()
     } else {
-        match serde_json::from_slice(&body) {
-            Ok(request) => request,
-            Err(e) => {
-                return ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("malformed repository index request ({e})"),
-                )
-                .into_response();
-            }
-        }
+        serde_json::from_slice(&body).map_err(ApiError::MalformedIndexRequest)?
     };
-    axum::Json(state.repository.index(request.ready)).into_response()
+    Ok(axum::Json(state.repository.index(request.ready)).into_response())
 }
 
-async fn repository_load(State(state): State<Shared>, Path(name): Path<String>) -> Response {
+async fn repository_load(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
     let repository = state.repository.clone();
-    let loaded = tokio::task::spawn_blocking(move || repository.load(&name)).await;
-    match loaded {
-        Ok(Ok(line)) => {
-            tracing::info!(target: "repository", "{line}");
-            axum::Json(json!({})).into_response()
-        }
-        Ok(Err(LoadError::NotFound(name))) => ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("no module for model '{name}' in the models directory"),
-        )
-        .into_response(),
-        Ok(Err(LoadError::Failed(reason))) => {
-            ApiError::new(StatusCode::BAD_REQUEST, format!("failed to load: {reason}"))
-                .into_response()
-        }
-        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
+    let line = tokio::task::spawn_blocking(move || repository.load(&name))
+        .await
+        .map_err(ApiError::LoadTask)??;
+    tracing::info!(target: "repository", "{line}");
+    Ok(axum::Json(json!({})).into_response())
 }
 
-async fn repository_unload(State(state): State<Shared>, Path(name): Path<String>) -> Response {
-    if state.repository.unload(&name) {
-        tracing::info!(target: "repository", "{name}: unloaded");
-        return axum::Json(json!({})).into_response();
+async fn repository_unload(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    if !state.repository.unload(&name) {
+        return Err(ApiError::UnknownModel(name));
     }
-    ApiError::unknown_model(&name).into_response()
+    tracing::info!(target: "repository", "{name}: unloaded");
+    Ok(axum::Json(json!({})).into_response())
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {
