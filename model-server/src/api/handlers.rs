@@ -171,7 +171,7 @@ pub(super) async fn plain(
 
 /// Runs the model on the body. Once it ran, its answer (an error included) carries what the
 /// run cost, for the request log and the metrics.
-pub(super) async fn answer(
+async fn answer(
     state: &AppState,
     model: &Arc<Model>,
     args: Vec<String>,
@@ -218,7 +218,7 @@ fn exit_answer(
 }
 
 /// Waits for a turn (503 when the model's queue is full), then runs the model.
-pub(super) async fn execute(
+async fn execute(
     state: &AppState,
     model: &Arc<Model>,
     args: Vec<String>,
