@@ -11,6 +11,7 @@ use std::process::Command;
 use common::{Server, project_files};
 use serde_json::Value;
 use test_kit::process::{run_wasm, run_with_stdin_bytes, wasm_module, wasmtime};
+use test_kit::server::body_bytes;
 use train_kit::paths::workspace_root;
 
 /// Where the browser run leaves its screenshots and results (`WEB_TEST_OUTPUT`, which
@@ -177,12 +178,7 @@ fn check_serving(url: &str) {
             "application/wasm",
             "{name}"
         );
-        let bytes = module
-            .body_mut()
-            .with_config()
-            .limit(64 << 20)
-            .read_to_vec()
-            .unwrap();
+        let bytes = body_bytes(&mut module, 64 << 20);
         let built = match name {
             "convert-image" => modules_dir().join("tools/convert-image.wasm"),
             _ => wasm_module(name),

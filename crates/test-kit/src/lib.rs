@@ -7,6 +7,7 @@
 //! - [`forwards`]: a network's two forward passes (the modules' kernels, Burn) compared;
 //! - [`malformed`]: generated hostile inputs for a module, from its own example;
 //! - [`named`]: a named-graph module against its self-contained one, through `model-server`;
+//! - [`server`]: the real `model-server` on an ephemeral port, started and waited for;
 //! - [`runtimes`]: the same module file under wasmtime, wasmi and Node.js, compared;
 //! - [`training`]: running training binaries, reading their reports, and checking the committed
 //!   artifacts (complete, trained with the defaults, reproducible from `config.json`).
@@ -18,4 +19,5 @@ pub mod malformed;
 pub mod named;
 pub mod process;
 pub mod runtimes;
+pub mod server;
 pub mod training;

@@ -6,10 +6,9 @@
 //! for lavapipe, as `cargo xtask test` does; `best` on a machine with a GPU) the host's graph
 //! is also run on wgpu (`--graph-device wgpu`), held to the same bar.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -17,6 +16,7 @@ use crate::process::{
     PROBABILITY_TOLERANCE, expect_success, run_wasm, run_with_stdin, same_answer, stderr,
     wasm_module,
 };
+use crate::server::RunningServer;
 use crate::training::committed_dir;
 
 /// A binary of the workspace beside the running test (cargo builds every workspace binary
@@ -170,17 +170,8 @@ fn assert_same_lines(named: &Output, expected: &str, json: bool) {
 
 /// Both kinds of one algorithm behind a model server with the algorithm's graph.
 struct Served {
-    child: Child,
-    url: String,
-    agent: ureq::Agent,
+    server: RunningServer,
     _models: tempfile::TempDir,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Served {
@@ -196,7 +187,8 @@ impl Served {
             )
             .expect("the module copies");
         }
-        let mut child = Command::new(model_server())
+        let mut command = Command::new(model_server());
+        command
             .arg("--models")
             .arg(models.path())
             .arg("--graph")
@@ -204,51 +196,19 @@ impl Served {
                 "{algorithm}={}",
                 committed_dir(algorithm).display()
             ))
-            .args(["--listen", "127.0.0.1:0", "--log-format", "text"])
-            .env("MODEL_SERVER_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("model-server starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("model-server: listening on ")
-            .unwrap_or_else(|| panic!("the first line names the address: {line:?}"))
-            .to_owned();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(300)))
-            .build()
-            .into();
-        let served = Self {
-            child,
-            url,
-            agent,
+            .args(["--log-format", "text"])
+            .env("MODEL_SERVER_LOG", "warn");
+        Self {
+            server: RunningServer::start(command, Duration::from_secs(300)),
             _models: models,
-        };
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while served.status("/v2/health/ready") != 200 {
-            assert!(Instant::now() < deadline, "the server did not become ready");
-            std::thread::sleep(Duration::from_millis(50));
         }
-        served
-    }
-
-    fn status(&self, path: &str) -> u16 {
-        self.agent
-            .get(&format!("{}{path}", self.url))
-            .call()
-            .map_or(0, |r| r.status().as_u16())
     }
 
     fn get_json(&self, path: &str) -> Value {
         let mut response = self
+            .server
             .agent
-            .get(&format!("{}{path}", self.url))
+            .get(&format!("{}{path}", self.server.url))
             .call()
             .expect("the server answers");
         response.body_mut().read_json().expect("a JSON body")
@@ -256,8 +216,9 @@ impl Served {
 
     fn infer(&self, model: &str, request: &Value) -> Value {
         let mut response = self
+            .server
             .agent
-            .post(&format!("{}/v2/models/{model}/infer", self.url))
+            .post(&format!("{}/v2/models/{model}/infer", self.server.url))
             .send_json(request)
             .expect("the server answers");
         let status = response.status().as_u16();

@@ -3,19 +3,18 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_kit::server::{RunningServer, body_bytes};
 use train_kit::paths::resolve_data_dir;
 
 /// A running server, stopped (SIGTERM, then killed) when dropped.
 pub struct Server {
-    child: Child,
+    process: RunningServer,
     pub url: String,
-    agent: ureq::Agent,
     /// The models directory it serves.
     pub models: tempfile::TempDir,
     pub cache: PathBuf,
@@ -97,54 +96,28 @@ impl Server {
     }
 
     pub fn start_in(models: tempfile::TempDir, cache: PathBuf, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_model-server"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_model-server"));
+        command
             .arg("--models")
             .arg(models.path())
             .arg("--cache-dir")
             .arg(&cache)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("model-server starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("model-server: listening on ")
-            .unwrap_or_else(|| panic!("the first line names the address: {line:?}"))
-            .to_owned();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
-        let server = Self {
-            child,
-            url,
-            agent,
+            .args(args);
+        let process = RunningServer::start(command, Duration::from_secs(120));
+        Self {
+            url: process.url.clone(),
+            process,
             models,
             cache,
-        };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while Instant::now() < deadline {
-            if self.get("/v2/health/ready").status == 200 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("the server did not become ready");
     }
 
     pub fn get(&self, path: &str) -> Reply {
-        let response = self.agent.get(&format!("{}{path}", self.url)).call();
+        let response = self
+            .process
+            .agent
+            .get(&format!("{}{path}", self.url))
+            .call();
         reply(response)
     }
 
@@ -157,7 +130,7 @@ impl Server {
     }
 
     pub fn post_with(&self, path: &str, body: &[u8], headers: &[(&str, String)]) -> Reply {
-        let mut request = self.agent.post(&format!("{}{path}", self.url));
+        let mut request = self.process.agent.post(&format!("{}{path}", self.url));
         for (name, value) in headers {
             request = request.header(*name, value);
         }
@@ -194,28 +167,16 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let status = self.child.wait().unwrap();
-        std::mem::forget(self);
-        status
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.process.terminate()
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     pub fn models_path(&self) -> &Path {
         self.models.path()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -232,12 +193,7 @@ fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Rep
     let retry_after = header("retry-after");
     let content_type = header("content-type").unwrap_or_default();
     let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(256 << 20)
-        .read_to_vec()
-        .unwrap();
+    let body = body_bytes(&mut response, 256 << 20);
     Reply {
         status,
         header_length,
