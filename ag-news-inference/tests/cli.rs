@@ -7,21 +7,19 @@ use ag_news::data::{TEST_CSV, load_items, single_file_split};
 use ag_news::inference::AgNewsPredictor;
 use ag_news::input::{AgNewsInput, CLASSES, MAX_TEXT_BYTES};
 use module_kit::cli::InferenceModel;
-use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
-use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
+use test_kit::named::assert_named_module_agrees;
 use test_kit::process::expect_success;
-use test_kit::runtimes::Call;
 use test_kit::training::{committed_dir, read_json};
 use train_kit::paths::resolve_data_dir;
 
 const SAMPLE: &str = <AgNewsPredictor>::EXAMPLE;
 
-fn module() -> ModuleUnderTest {
-    ModuleUnderTest::of::<AgNewsPredictor>(
-        "ag-news",
-        env!("CARGO_BIN_EXE_ag-news-inference"),
-        "Business",
-    )
+test_kit::inference_cli_tests! {
+    predictor: AgNewsPredictor, algorithm: "ag-news", example answer: "Business",
+    runtime calls: [
+        [r#"{"title": "Zürich: Börse schließt höher", "description": "日本の株価が上昇し、ユーロも堅調 — «très bien»"}"#] stdin "",
+        ["--json", "-"] stdin r#"{"title": "Ölpreis fällt 🛢️", "description": "Förderländer erhöhen die Produktion"}"#,
+    ],
 }
 
 fn both(args: &[&str], stdin: &str) -> std::process::Output {
@@ -29,42 +27,11 @@ fn both(args: &[&str], stdin: &str) -> std::process::Output {
 }
 
 #[test]
-fn the_module_keeps_the_cli_contract() {
-    check_contract(&module());
-}
-
-/// The same module file under wasmtime, wasmi and Node.js's WASI: the same lines, messages
-/// and exit codes, with non-ASCII text.
-#[test]
-fn the_module_answers_the_same_under_every_runtime() {
-    check_independent_runtimes(
-        &module(),
-        &[
-            Call {
-                args: &[
-                    r#"{"title": "Zürich: Börse schließt höher", "description": "日本の株価が上昇し、ユーロも堅調 — «très bien»"}"#,
-                ],
-                stdin: "",
-            },
-            Call {
-                args: &["--json", "-"],
-                stdin: r#"{"title": "Ölpreis fällt 🛢️", "description": "Förderländer erhöhen die Produktion"}"#,
-            },
-        ],
-    );
-}
-
-#[test]
 fn text_input_batches_stdin_and_json() {
     let batch = r#"[{"text": "The striker scored twice as the home team won the cup final"}, {"text": "Scientists unveil a faster chip for laptops and smartphones, software makers react"}]"#;
     assert_eq!(expect_success(&both(&["-"], batch)), "Sports\nSci/Tech\n");
-    let json = expect_success(&both(&["--json", SAMPLE], ""));
-    let answer: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(answer["class"], "Business");
-    let probabilities = answer["probabilities"].as_object().unwrap();
-    assert_eq!(probabilities.len(), 4);
-    let total: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
-    assert!((total - 1.0).abs() < 1e-4, "{total}");
+    let answer = module().json_answer(SAMPLE, "Business");
+    assert_eq!(answer["probabilities"].as_object().unwrap().len(), 4);
 }
 
 #[test]
@@ -127,8 +94,7 @@ fn bad_input_is_one_line_with_exit_code_2() {
 fn wasm_and_native_agree_on_the_whole_evaluation_split() {
     let (evaluation, inputs) = evaluation_split();
     let batch = serde_json::to_string(&inputs).unwrap();
-    let answers = expect_success(&both(&["-"], &batch));
-    expect_success(&both(&["--json", "-"], &batch));
+    let answers = module().both_on_batch(&batch);
     let correct = answers
         .lines()
         .zip(&evaluation)
@@ -177,11 +143,4 @@ fn the_named_module_answers_the_whole_evaluation_split_as_this_one() {
     let (evaluation, inputs) = evaluation_split();
     let lines = assert_named_module_agrees("ag-news", &[serde_json::to_string(&inputs).unwrap()]);
     assert_eq!(lines.len(), evaluation.len());
-}
-
-/// The named-graph module imports wasi-nn's by-name calls and nothing it may not, and without
-/// the host's graph it fails with one line naming the graph.
-#[test]
-fn the_named_module_asks_only_for_its_graph() {
-    assert_named_module_asks_only_for_its_graph("ag-news", <AgNewsPredictor>::EXAMPLE);
 }

@@ -6,46 +6,18 @@ use iris::data::{IRIS_DATA, load_items};
 use iris::inference::IrisPredictor;
 use iris::input::{CLASSES, FEATURES, IrisInput};
 use module_kit::cli::InferenceModel;
-use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
-use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
+use test_kit::named::assert_named_module_agrees;
 use test_kit::process::expect_success;
-use test_kit::runtimes::Call;
 use train_kit::paths::resolve_data_dir;
 
 const EXAMPLE: &str = <IrisPredictor>::EXAMPLE;
 
-fn module() -> ModuleUnderTest {
-    ModuleUnderTest::of::<IrisPredictor>(
-        "iris",
-        env!("CARGO_BIN_EXE_iris-inference"),
-        "Iris-versicolor",
-    )
-}
-
-#[test]
-fn the_module_keeps_the_cli_contract() {
-    check_contract(&module());
-}
-
-/// The same module file under wasmtime, wasmi and Node.js's WASI: the same lines, messages
-/// and exit codes, with non-ASCII text.
-#[test]
-fn the_module_answers_the_same_under_every_runtime() {
-    check_independent_runtimes(
-        &module(),
-        &[
-            Call {
-                args: &[
-                    r#"{"sepal_length": 7.0, "sepal_width": 3.2, "petal_length": 4.7, "petal_width": "été"}"#,
-                ],
-                stdin: "",
-            },
-            Call {
-                args: &["--json", "-"],
-                stdin: r#"[{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}]"#,
-            },
-        ],
-    );
+test_kit::inference_cli_tests! {
+    predictor: IrisPredictor, algorithm: "iris", example answer: "Iris-versicolor",
+    runtime calls: [
+        [r#"{"sepal_length": 7.0, "sepal_width": 3.2, "petal_length": 4.7, "petal_width": "été"}"#] stdin "",
+        ["--json", "-"] stdin r#"[{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}]"#,
+    ],
 }
 
 #[test]
@@ -60,16 +32,9 @@ fn a_batch_gives_one_line_per_flower() {
 
 #[test]
 fn json_output_has_the_class_and_every_probability() {
-    let line = expect_success(&module().both(&["--json", EXAMPLE], ""));
-    let answer: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(answer["class"], "Iris-versicolor");
+    let answer = module().json_answer(EXAMPLE, "Iris-versicolor");
     let probabilities = answer["probabilities"].as_object().unwrap();
     assert_eq!(probabilities.len(), 3);
-    let total: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
-    assert!(
-        (total - 1.0).abs() < 1e-4,
-        "probabilities sum to 1: {total}"
-    );
     let best = probabilities
         .iter()
         .max_by(|a, b| a.1.as_f64().partial_cmp(&b.1.as_f64()).unwrap())
@@ -130,8 +95,7 @@ fn wasm_and_native_agree_on_the_whole_dataset() {
     let items = load_items(&data.path).unwrap();
     let inputs: Vec<IrisInput> = items.iter().map(|item| item.input).collect();
     let batch = serde_json::to_string(&inputs).unwrap();
-    let plain = expect_success(&module().both(&["-"], &batch));
-    expect_success(&module().both(&["--json", "-"], &batch));
+    let plain = module().both_on_batch(&batch);
     let answers: Vec<&str> = plain.lines().collect();
     assert_eq!(answers.len(), items.len());
     let correct = answers
@@ -151,13 +115,6 @@ fn the_named_module_answers_the_whole_dataset_as_this_one() {
     let inputs: Vec<IrisInput> = items.iter().map(|item| item.input).collect();
     let lines = assert_named_module_agrees("iris", &[serde_json::to_string(&inputs).unwrap()]);
     assert_eq!(lines.len(), items.len());
-}
-
-/// The named-graph module imports wasi-nn's by-name calls and nothing it may not, and without
-/// the host's graph it fails with one line naming the graph.
-#[test]
-fn the_named_module_asks_only_for_its_graph() {
-    assert_named_module_asks_only_for_its_graph("iris", <IrisPredictor>::EXAMPLE);
 }
 
 /// A host serving another Iris model (trained here with another seed) is refused: the module's

@@ -7,15 +7,17 @@ use mnist::data::{MnistItem, load_test_set};
 use mnist::evaluation::MnistEvaluation;
 use mnist::inference::{EXAMPLE_SEVEN, MAX_INPUT_BYTES, MnistPredictor};
 use mnist::input::PIXELS;
-use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
-use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
+use test_kit::named::assert_named_module_agrees;
 use test_kit::process::expect_success;
-use test_kit::runtimes::Call;
 use test_kit::training::{committed_dir, read_json, read_report};
 use train_kit::paths::resolve_data_dir;
 
-fn module() -> ModuleUnderTest {
-    ModuleUnderTest::of::<MnistPredictor>("mnist", env!("CARGO_BIN_EXE_mnist-inference"), "7")
+test_kit::inference_cli_tests! {
+    predictor: MnistPredictor, algorithm: "mnist", example answer: "7",
+    runtime calls: [
+        ["--json", "-"] stdin &format!("[{EXAMPLE_SEVEN}, {EXAMPLE_SEVEN}, {EXAMPLE_SEVEN}]"),
+        ["[1, 2, 3]"] stdin "",
+    ],
 }
 
 fn test_set() -> Vec<MnistItem> {
@@ -38,30 +40,6 @@ fn image_with(index: usize, value: &str) -> String {
 /// The committed `metrics.json`, as the module embeds it.
 fn metrics() -> serde_json::Value {
     read_json(&committed_dir("mnist").join("metrics.json"))
-}
-
-#[test]
-fn the_module_keeps_the_cli_contract() {
-    check_contract(&module());
-}
-
-/// The same module file under wasmtime, wasmi and Node.js's WASI: the same lines, messages
-/// and exit codes, with non-ASCII text.
-#[test]
-fn the_module_answers_the_same_under_every_runtime() {
-    check_independent_runtimes(
-        &module(),
-        &[
-            Call {
-                args: &["--json", "-"],
-                stdin: &format!("[{EXAMPLE_SEVEN}, {EXAMPLE_SEVEN}, {EXAMPLE_SEVEN}]"),
-            },
-            Call {
-                args: &["[1, 2, 3]"],
-                stdin: "",
-            },
-        ],
-    );
 }
 
 /// The contract check sees the example read as a 7; it is the first official test image.
@@ -89,17 +67,10 @@ fn a_batch_gives_one_line_per_image_and_stdin_works() {
 
 #[test]
 fn json_output_has_the_digit_and_ten_probabilities() {
-    let line = expect_success(&module().both(&["--json", EXAMPLE_SEVEN], ""));
-    let answer: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(answer["class"], "7");
+    let answer = module().json_answer(EXAMPLE_SEVEN, "7");
     let probabilities = answer["probabilities"].as_object().unwrap();
     let digits: Vec<&String> = probabilities.keys().collect();
     assert_eq!(digits, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
-    let total: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
-    assert!(
-        (total - 1.0).abs() < 1e-4,
-        "probabilities sum to 1: {total}"
-    );
     assert!(probabilities["7"].as_f64().unwrap() > 0.9, "{answer}");
 }
 
@@ -191,11 +162,4 @@ fn the_named_module_answers_all_ten_thousand_test_images_as_this_one() {
     let batches: Vec<String> = items.chunks(1000).map(batch_json).collect();
     let lines = assert_named_module_agrees("mnist", &batches);
     assert_eq!(lines.len(), items.len());
-}
-
-/// The named-graph module imports wasi-nn's by-name calls and nothing it may not, and without
-/// the host's graph it fails with one line naming the graph.
-#[test]
-fn the_named_module_asks_only_for_its_graph() {
-    assert_named_module_asks_only_for_its_graph("mnist", EXAMPLE_SEVEN);
 }

@@ -3,10 +3,8 @@
 //! native on every wine of the test split, and the module's imports.
 
 use module_kit::cli::InferenceModel;
-use test_kit::contract::{ModuleUnderTest, check_contract, check_independent_runtimes};
-use test_kit::named::{assert_named_module_agrees, assert_named_module_asks_only_for_its_graph};
+use test_kit::named::assert_named_module_agrees;
 use test_kit::process::expect_success;
-use test_kit::runtimes::Call;
 use test_kit::training::{committed_dir, read_json};
 use train_kit::paths::resolve_data_dir;
 use wine_quality::config::WineConfig;
@@ -16,44 +14,17 @@ use wine_quality::input::{FEATURES, WineInput, WineType};
 
 const SAMPLE: &str = <WinePredictor>::EXAMPLE;
 
-fn module() -> ModuleUnderTest {
-    ModuleUnderTest::of::<WinePredictor>(
-        "wine-quality",
-        env!("CARGO_BIN_EXE_wine-quality-inference"),
-        // The first red of the UCI file, rated 5 by the experts.
-        "4.9",
-    )
+// The example is the first red of the UCI file, rated 5 by the experts.
+test_kit::inference_cli_tests! {
+    predictor: WinePredictor, algorithm: "wine-quality", example answer: "4.9",
+    runtime calls: [
+        ["-"] stdin &SAMPLE.replace(r#""red""#, r#""rosé""#),
+        ["--json", &SAMPLE.replace(r#""red""#, r#""white""#)] stdin "",
+    ],
 }
 
 fn both(args: &[&str], stdin: &str) -> std::process::Output {
     module().both(args, stdin)
-}
-
-#[test]
-fn the_module_keeps_the_cli_contract() {
-    check_contract(&module());
-}
-
-/// The same module file under wasmtime, wasmi and Node.js's WASI: the same lines, messages
-/// and exit codes, with non-ASCII text.
-#[test]
-fn the_module_answers_the_same_under_every_runtime() {
-    check_independent_runtimes(
-        &module(),
-        &[
-            Call {
-                args: &["-"],
-                stdin: &<WinePredictor>::EXAMPLE.replace(r#""red""#, r#""rosé""#),
-            },
-            Call {
-                args: &[
-                    "--json",
-                    &<WinePredictor>::EXAMPLE.replace(r#""red""#, r#""white""#),
-                ],
-                stdin: "",
-            },
-        ],
-    );
 }
 
 /// The sample with one field replaced by `value` (raw JSON).
@@ -163,8 +134,7 @@ fn bad_and_impossible_input_is_one_line_with_exit_code_2() {
 fn wasm_and_native_agree_on_the_whole_test_split() {
     let (test, inputs) = test_split();
     let batch = serde_json::to_string(&inputs).unwrap();
-    let answers = expect_success(&both(&["-"], &batch));
-    expect_success(&both(&["--json", "-"], &batch));
+    let answers = module().both_on_batch(&batch);
     let answers: Vec<f64> = answers.lines().map(assert_quality_line).collect();
     assert_eq!(answers.len(), test.len());
     let mae = answers
@@ -187,13 +157,6 @@ fn the_named_module_answers_the_whole_test_split_as_this_one() {
     let lines =
         assert_named_module_agrees("wine-quality", &[serde_json::to_string(&inputs).unwrap()]);
     assert_eq!(lines.len(), test.len());
-}
-
-/// The named-graph module imports wasi-nn's by-name calls and nothing it may not, and without
-/// the host's graph it fails with one line naming the graph.
-#[test]
-fn the_named_module_asks_only_for_its_graph() {
-    assert_named_module_asks_only_for_its_graph("wine-quality", <WinePredictor>::EXAMPLE);
 }
 
 /// The committed model's test split, and its wines as the module's inputs.

@@ -65,6 +65,29 @@ impl ModuleUnderTest {
         run_both(&self.wasm(), self.native, args, stdin)
     }
 
+    /// Asserts wasm and native answer `batch` on stdin alike, plain and with `--json`;
+    /// returns the plain answer lines.
+    pub fn both_on_batch(&self, batch: &str) -> String {
+        let plain = expect_success(&self.both(&["-"], batch));
+        expect_success(&self.both(&["--json", "-"], batch));
+        plain
+    }
+
+    /// The `--json` answer to `input` (wasm and native alike), asserting its `class` and that
+    /// its probabilities sum to 1.
+    pub fn json_answer(&self, input: &str, class: &str) -> Value {
+        let line = expect_success(&self.both(&["--json", input], ""));
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(answer["class"], class);
+        let probabilities = answer["probabilities"].as_object().unwrap();
+        let total: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
+        assert!(
+            (total - 1.0).abs() < 1e-4,
+            "probabilities sum to 1: {total}"
+        );
+        answer
+    }
+
     /// Asserts both builds refuse the call as bad input, naming `expected`.
     pub fn refuses(&self, args: &[&str], stdin: &str, expected: &str) {
         for output in [
@@ -314,4 +337,59 @@ fn refuses_generic_bad_input(module: &ModuleUnderTest) {
     }
     let oversized = " ".repeat(module.max_input_bytes + 1);
     module.refuses(&["-"], &oversized, "larger than");
+}
+
+/// What every inference module's `tests/cli.rs` begins with: `fn module()`, the module under
+/// test that its own tests call, and the tests that are the same for all modules: the shared
+/// contract check, the same answers under every runtime (the common calls and the module's own
+/// `runtime calls`, with non-ASCII text), and the named-graph module's imports.
+///
+/// ```ignore
+/// test_kit::inference_cli_tests! {
+///     predictor: IrisPredictor, algorithm: "iris", example answer: "Iris-versicolor",
+///     runtime calls: [
+///         ["--json", "-"] stdin r#"[{"sepal_length": 5.1, ...}]"#,
+///     ],
+/// }
+/// ```
+#[macro_export]
+macro_rules! inference_cli_tests {
+    (
+        predictor: $predictor:ty, algorithm: $algorithm:literal, example answer: $answer:expr,
+        runtime calls: [ $( [$($arg:expr),* $(,)?] stdin $stdin:expr ),* $(,)? ] $(,)?
+    ) => {
+        /// The module under test; its example must answer the example answer.
+        fn module() -> $crate::contract::ModuleUnderTest {
+            $crate::contract::ModuleUnderTest::of::<$predictor>(
+                $algorithm,
+                env!(concat!("CARGO_BIN_EXE_", $algorithm, "-inference")),
+                $answer,
+            )
+        }
+
+        #[test]
+        fn the_module_keeps_the_cli_contract() {
+            $crate::contract::check_contract(&module());
+        }
+
+        /// The same module file under wasmtime, wasmi and Node.js's WASI: the same lines,
+        /// messages and exit codes, with non-ASCII text.
+        #[test]
+        fn the_module_answers_the_same_under_every_runtime() {
+            $crate::contract::check_independent_runtimes(
+                &module(),
+                &[$($crate::runtimes::Call { args: &[$($arg),*], stdin: $stdin }),*],
+            );
+        }
+
+        /// The named-graph module imports wasi-nn's by-name calls and nothing it may not, and
+        /// without the host's graph it fails with one line naming the graph.
+        #[test]
+        fn the_named_module_asks_only_for_its_graph() {
+            $crate::named::assert_named_module_asks_only_for_its_graph(
+                $algorithm,
+                module().example,
+            );
+        }
+    };
 }
