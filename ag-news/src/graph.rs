@@ -8,8 +8,10 @@
 
 use burn::tensor::Device;
 use inference_kernels::{Dense, Embedding, Record};
-use module_kit::artifacts::{Artifacts, LoadedModel};
-use module_kit::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
+use module_kit::artifacts::{Artifacts, LoadError, LoadedModel};
+use module_kit::graph::{
+    Forward, GraphError, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind,
+};
 
 use crate::config::{AgNewsConfig, AgNewsModuleConfig};
 use crate::input::model_input;
@@ -48,9 +50,11 @@ pub fn text_rows(texts: &[String]) -> GraphInput {
 }
 
 /// The rows of a U8 text batch as UTF-8 articles, each its token ids.
-fn token_lists(input: GraphInput, tokenizer: &Tokenizer) -> Result<Vec<Vec<u32>>, String> {
+fn token_lists(input: GraphInput, tokenizer: &Tokenizer) -> Result<Vec<Vec<u32>>, GraphError> {
     let GraphInput::U8 { shape, values } = input else {
-        return Err("the graph takes the texts as a U8 tensor".into());
+        return Err(GraphError::Input(
+            "the graph takes the texts as a U8 tensor".into(),
+        ));
     };
     let width = shape.get(1).copied().unwrap_or(0).max(1);
     values
@@ -58,15 +62,17 @@ fn token_lists(input: GraphInput, tokenizer: &Tokenizer) -> Result<Vec<Vec<u32>>
         .take(shape.first().copied().unwrap_or(0))
         .map(|row| {
             let text = std::str::from_utf8(row)
-                .map_err(|e| format!("an article text is not UTF-8: {e}"))?;
+                .map_err(|e| GraphError::Input(format!("an article text is not UTF-8: {e}")))?;
             Ok(tokenizer.encode(text))
         })
         .collect()
 }
 
-fn load_tokenizer(artifacts: &Artifacts<'_>) -> Result<Tokenizer, String> {
-    serde_json::from_slice(artifacts.extra(VOCAB_JSON)?)
-        .map_err(|e| format!("the embedded {VOCAB_JSON} is invalid: {e}"))
+fn load_tokenizer(artifacts: &Artifacts<'_>) -> Result<Tokenizer, LoadError> {
+    serde_json::from_slice(artifacts.extra(VOCAB_JSON)?).map_err(|e| LoadError::File {
+        name: VOCAB_JSON.into(),
+        error: e.to_string(),
+    })
 }
 
 /// The trained network with its tokenizer, loaded from its artifacts.
@@ -77,7 +83,7 @@ pub struct AgNewsGraph {
 }
 
 impl LoadOn for AgNewsGraph {
-    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, String> {
+    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, LoadError> {
         let loaded = LoadedModel::load_on(artifacts, device)?;
         let tokenizer = load_tokenizer(artifacts)?;
         Ok(Self { loaded, tokenizer })
@@ -85,11 +91,11 @@ impl LoadOn for AgNewsGraph {
 }
 
 impl Forward for AgNewsGraph {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         Self::load_on(artifacts, Device::flex())
     }
 
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
         let token_lists = token_lists(input, &self.tokenizer)?;
         let batch = model_input(&token_lists, &self.tokenizer, &self.loaded.device);
         module_kit::graph::output_values(self.loaded.model.forward(batch))
@@ -107,20 +113,21 @@ pub struct AgNewsKernels {
 }
 
 impl Forward for AgNewsKernels {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         let AgNewsModuleConfig { model, .. } = artifacts.config()?;
-        let record = Record::parse(artifacts.model_bpk).map_err(|e| e.to_string())?;
+        let record =
+            Record::parse(artifacts.model_bpk).map_err(|e| LoadError::Record(e.to_string()))?;
         let dim = model.embedding_dim;
         Ok(Self {
             embedding: Embedding::load(&record, "embedding", model.vocab_size, dim)
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| LoadError::Record(e.to_string()))?,
             output: Dense::load(&record, "output", dim, model.num_classes)
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| LoadError::Record(e.to_string()))?,
             tokenizer: load_tokenizer(artifacts)?,
         })
     }
 
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
         let token_lists = token_lists(input, &self.tokenizer)?;
         let mut means = Vec::with_capacity(token_lists.len() * self.embedding.dim());
         for tokens in &token_lists {
@@ -128,7 +135,11 @@ impl Forward for AgNewsKernels {
             let mean = self
                 .embedding
                 .weighted_mean(tokens, &weights)
-                .ok_or("the tokenizer gave an id outside the embedding table")?;
+                .ok_or_else(|| {
+                    GraphError::Network(
+                        "the tokenizer gave an id outside the embedding table".into(),
+                    )
+                })?;
             means.extend(mean);
         }
         // Dropout does nothing at inference.

@@ -1,10 +1,10 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers (the topic and its probabilities).
 
-use module_kit::artifacts::{Artifacts, ModelCard};
+use module_kit::artifacts::{Artifacts, LoadError, ModelCard};
 use module_kit::classes::{ClassPrediction, classify};
 use module_kit::cli::InferenceModel;
-use module_kit::graph::Forward;
+use module_kit::graph::{Forward, GraphError};
 use module_kit::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
@@ -38,7 +38,7 @@ impl<F: Forward> InferenceModel for AgNewsPredictor<F> {
         }
     }
 
-    fn load(artifacts: &Artifacts<'static>) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>) -> Result<Self, LoadError> {
         Ok(Self {
             card: ModelCard::load(artifacts)?,
             network: F::load(artifacts, &GRAPH)?,
@@ -66,7 +66,7 @@ impl<F: Forward> InferenceModel for AgNewsPredictor<F> {
         )
     }
 
-    fn predict(&self, inputs: &[AgNewsInput]) -> Result<Vec<ClassPrediction>, String> {
+    fn predict(&self, inputs: &[AgNewsInput]) -> Result<Vec<ClassPrediction>, GraphError> {
         let texts: Vec<String> = inputs.iter().map(AgNewsInput::text).collect();
         Ok(classify(
             &self.network.forward(text_rows(&texts))?,

@@ -5,8 +5,10 @@
 
 use burn::tensor::Device;
 use inference_kernels::{Perceptron, Record};
-use module_kit::artifacts::{Artifacts, LoadedModel};
-use module_kit::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
+use module_kit::artifacts::{Artifacts, LoadError, LoadedModel};
+use module_kit::graph::{
+    Forward, GraphError, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind,
+};
 
 use crate::config::{IrisConfig, IrisModuleConfig};
 
@@ -32,17 +34,17 @@ pub struct IrisGraph {
 }
 
 impl LoadOn for IrisGraph {
-    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, String> {
+    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, LoadError> {
         LoadedModel::load_on(artifacts, device).map(|loaded| Self { loaded })
     }
 }
 
 impl Forward for IrisGraph {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         Self::load_on(artifacts, Device::flex())
     }
 
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
         let features = module_kit::graph::f32_tensor(input, &self.loaded.device)?;
         module_kit::graph::output_values(self.loaded.model.forward(features))
     }
@@ -55,9 +57,10 @@ pub struct IrisKernels {
 }
 
 impl Forward for IrisKernels {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         let IrisModuleConfig { model, .. } = artifacts.config()?;
-        let record = Record::parse(artifacts.model_bpk).map_err(|e| e.to_string())?;
+        let record =
+            Record::parse(artifacts.model_bpk).map_err(|e| LoadError::Record(e.to_string()))?;
         let (features, hidden) = (model.num_features, model.hidden_size);
         let layers = Perceptron::load(
             &record,
@@ -67,11 +70,11 @@ impl Forward for IrisKernels {
                 ("output", hidden, model.num_classes),
             ],
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| LoadError::Record(e.to_string()))?;
         Ok(Self { layers })
     }
 
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
         let (rows, features) = input.into_f32_rows(self.layers.inputs())?;
         Ok(self.layers.forward(&features, rows))
     }

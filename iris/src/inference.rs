@@ -1,11 +1,11 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers.
 
-use module_kit::artifacts::{Artifacts, ModelCard};
+use module_kit::artifacts::{Artifacts, LoadError, ModelCard};
 use module_kit::classes::{ClassPrediction, classify};
 use module_kit::cli::InferenceModel;
 use module_kit::features::{oip_inputs, schema};
-use module_kit::graph::Forward;
+use module_kit::graph::{Forward, GraphError};
 use module_kit::oip::{Inputs, Signature};
 use serde_json::{Value, json};
 
@@ -40,7 +40,7 @@ impl<F: Forward> InferenceModel for IrisPredictor<F> {
         }
     }
 
-    fn load(artifacts: &Artifacts<'static>) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>) -> Result<Self, LoadError> {
         Ok(Self {
             card: ModelCard::load(artifacts)?,
             network: F::load(artifacts, &GRAPH)?,
@@ -58,7 +58,7 @@ impl<F: Forward> InferenceModel for IrisPredictor<F> {
         )
     }
 
-    fn predict(&self, inputs: &[IrisInput]) -> Result<Vec<ClassPrediction>, String> {
+    fn predict(&self, inputs: &[IrisInput]) -> Result<Vec<ClassPrediction>, GraphError> {
         let input = graph_input(inputs, &self.card.config.preprocessing);
         Ok(classify(&self.network.forward(input)?, &CLASSES))
     }

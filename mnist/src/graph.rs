@@ -5,9 +5,13 @@
 
 use burn::nn::BatchNormConfig;
 use burn::tensor::Device;
-use inference_kernels::{BatchNorm, Conv2d, ConvShape, Dense, FeatureMap, Record, RecordError, relu};
-use module_kit::artifacts::{Artifacts, LoadedModel};
-use module_kit::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
+use inference_kernels::{
+    BatchNorm, Conv2d, ConvShape, Dense, FeatureMap, Record, RecordError, relu,
+};
+use module_kit::artifacts::{Artifacts, LoadError, LoadedModel};
+use module_kit::graph::{
+    Forward, GraphError, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind,
+};
 
 use crate::config::{MnistConfig, MnistModuleConfig};
 use crate::input::{PIXELS, SIDE};
@@ -35,17 +39,17 @@ pub struct MnistGraph {
 }
 
 impl LoadOn for MnistGraph {
-    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, String> {
+    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, LoadError> {
         LoadedModel::load_on(artifacts, device).map(|loaded| Self { loaded })
     }
 }
 
 impl Forward for MnistGraph {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         Self::load_on(artifacts, Device::flex())
     }
 
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
         let images = module_kit::graph::f32_tensor(input, &self.loaded.device)?;
         module_kit::graph::output_values(self.loaded.model.forward(images))
     }
@@ -111,13 +115,14 @@ impl MnistKernels {
 }
 
 impl Forward for MnistKernels {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         let MnistModuleConfig { model, .. } = artifacts.config()?;
-        let record = Record::parse(artifacts.model_bpk).map_err(|e| e.to_string())?;
-        Self::from_record(&record, &model).map_err(|e| e.to_string())
+        let record =
+            Record::parse(artifacts.model_bpk).map_err(|e| LoadError::Record(e.to_string()))?;
+        Self::from_record(&record, &model).map_err(|e| LoadError::Record(e.to_string()))
     }
 
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
         let (images, pixels) = input.into_f32_rows(PIXELS)?;
         let mut features = Vec::new();
         for image in pixels.chunks_exact(PIXELS) {

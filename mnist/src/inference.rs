@@ -1,10 +1,10 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers (the digit, and with `--json` every digit's probability).
 
-use module_kit::artifacts::{Artifacts, ModelCard};
+use module_kit::artifacts::{Artifacts, LoadError, ModelCard};
 use module_kit::classes::{ClassPrediction, classify};
 use module_kit::cli::InferenceModel;
-use module_kit::graph::Forward;
+use module_kit::graph::{Forward, GraphError};
 use module_kit::oip::{Inputs, Signature, TensorSpec};
 use serde_json::{Value, json};
 
@@ -58,7 +58,7 @@ impl<F: Forward> InferenceModel for MnistPredictor<F> {
         }
     }
 
-    fn load(artifacts: &Artifacts<'static>) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>) -> Result<Self, LoadError> {
         Ok(Self {
             card: ModelCard::load(artifacts)?,
             network: F::load(artifacts, &GRAPH)?,
@@ -84,7 +84,7 @@ impl<F: Forward> InferenceModel for MnistPredictor<F> {
     }
 
     /// The images go through the model `CHUNK` at a time.
-    fn predict(&self, inputs: &[MnistInput]) -> Result<Vec<ClassPrediction>, String> {
+    fn predict(&self, inputs: &[MnistInput]) -> Result<Vec<ClassPrediction>, GraphError> {
         let mut predictions = Vec::with_capacity(inputs.len());
         for chunk in inputs.chunks(CHUNK) {
             let pixels: Vec<f32> = chunk

@@ -10,11 +10,12 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use module_kit::artifacts::LoadError;
 use module_kit::cli::InferenceModel;
 use serde_json::{Value, json};
 use test_kit::malformed::example_request;
 
-fn measure<M: InferenceModel>(model: Result<M, String>, out: &Path) -> (String, f64) {
+fn measure<M: InferenceModel>(model: Result<M, LoadError>, out: &Path) -> (String, f64) {
     let model = model.expect("the committed model loads");
     let body = example_request::<M>().to_string();
     let name = module_kit::cli::model_name::<M>().to_owned();

@@ -123,7 +123,7 @@ struct InProcess<G>(G);
 
 impl<G: Forward + Send + Sync> RunGraph for InProcess<G> {
     fn run(&self, input: GraphInput) -> Result<Vec<f32>, String> {
-        self.0.forward(input)
+        self.0.forward(input).map_err(|e| e.to_string())
     }
 }
 

@@ -5,8 +5,10 @@
 
 use burn::tensor::Device;
 use inference_kernels::{Perceptron, Record};
-use module_kit::artifacts::{Artifacts, LoadedModel};
-use module_kit::graph::{Forward, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind};
+use module_kit::artifacts::{Artifacts, LoadError, LoadedModel};
+use module_kit::graph::{
+    Forward, GraphError, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind,
+};
 
 use crate::config::{WineConfig, WineModuleConfig};
 use crate::input::NUM_INPUTS;
@@ -33,17 +35,17 @@ pub struct WineGraph {
 }
 
 impl LoadOn for WineGraph {
-    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, String> {
+    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, LoadError> {
         LoadedModel::load_on(artifacts, device).map(|loaded| Self { loaded })
     }
 }
 
 impl Forward for WineGraph {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         Self::load_on(artifacts, Device::flex())
     }
 
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
         let features = module_kit::graph::f32_tensor(input, &self.loaded.device)?;
         module_kit::graph::output_values(self.loaded.model.forward(features))
     }
@@ -56,9 +58,10 @@ pub struct WineKernels {
 }
 
 impl Forward for WineKernels {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         let WineModuleConfig { model, .. } = artifacts.config()?;
-        let record = Record::parse(artifacts.model_bpk).map_err(|e| e.to_string())?;
+        let record =
+            Record::parse(artifacts.model_bpk).map_err(|e| LoadError::Record(e.to_string()))?;
         let hidden = model.hidden_size;
         let layers = Perceptron::load(
             &record,
@@ -69,11 +72,11 @@ impl Forward for WineKernels {
                 ("output", hidden, 1),
             ],
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| LoadError::Record(e.to_string()))?;
         Ok(Self { layers })
     }
 
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
         let (rows, features) = input.into_f32_rows(self.layers.inputs())?;
         Ok(self.layers.forward(&features, rows))
     }

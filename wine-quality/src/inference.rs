@@ -1,10 +1,10 @@
 //! The inference module's model: the command-line contract's examples and `--info`, and the
 //! answers (the quality on the 0-10 scale).
 
-use module_kit::artifacts::{Artifacts, ModelCard};
+use module_kit::artifacts::{Artifacts, LoadError, ModelCard};
 use module_kit::cli::{InferenceModel, Prediction};
 use module_kit::features::{oip_inputs, schema};
-use module_kit::graph::Forward;
+use module_kit::graph::{Forward, GraphError};
 use module_kit::oip::{Inputs, OutputRow, Signature, TensorSpec};
 use serde_json::{Value, json};
 
@@ -74,7 +74,7 @@ impl<F: Forward> InferenceModel for WinePredictor<F> {
         }
     }
 
-    fn load(artifacts: &Artifacts<'static>) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>) -> Result<Self, LoadError> {
         Ok(Self {
             card: ModelCard::load(artifacts)?,
             network: F::load(artifacts, &GRAPH)?,
@@ -98,7 +98,7 @@ impl<F: Forward> InferenceModel for WinePredictor<F> {
         )
     }
 
-    fn predict(&self, inputs: &[WineInput]) -> Result<Vec<QualityPrediction>, String> {
+    fn predict(&self, inputs: &[WineInput]) -> Result<Vec<QualityPrediction>, GraphError> {
         let input = graph_input(inputs, &self.card.config.preprocessing);
         let outputs = self.network.forward(input)?;
         let target = self.card.config.target;

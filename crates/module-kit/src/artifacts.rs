@@ -12,6 +12,35 @@ use serde_json::Value;
 
 use crate::digest::sha256_hex;
 
+/// Why a model could not be loaded from its artifacts: each names the file at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("the embedded config.json is invalid: {0}")]
+    Config(String),
+    #[error("the embedded metrics.json is invalid: {0}")]
+    Metrics(String),
+    #[error("the embedded metrics.json names no model_sha256")]
+    NoModelSha256,
+    #[error("{0} is not among the embedded artifacts")]
+    MissingFile(String),
+    /// One of the algorithm's own files (AG News' vocabulary) does not parse.
+    #[error("the embedded {name} is invalid: {error}")]
+    File { name: String, error: String },
+    #[error("the embedded model.bpk is empty")]
+    EmptyModel,
+    /// `model.bpk` is not a record Burn reads.
+    #[error("the embedded model.bpk is invalid: {0}")]
+    Model(String),
+    /// Burn's record lacks a tensor the network of `config.json` has, or has one of another
+    /// shape.
+    #[error("the embedded model.bpk does not fit config.json: {0}")]
+    ModelConfig(String),
+    /// The record as the kernels read it: a missing tensor, one of another shape or type
+    /// (the kernels' own message, which names `model.bpk`).
+    #[error("{0}")]
+    Record(String),
+}
+
 /// The files every inference module embeds; an algorithm may add its own (AG News' vocabulary).
 pub const EMBEDDED_FILES: [&str; 3] = ["model.bpk", "config.json", "metrics.json"];
 
@@ -29,39 +58,38 @@ pub struct Artifacts<'a> {
 impl<'a> Artifacts<'a> {
     /// SHA-256 of the model: of `model.bpk` when it is embedded, else (a named-graph module)
     /// the digest `metrics.json` records for the model the module was built with.
-    pub fn model_sha256(&self) -> Result<String, String> {
+    pub fn model_sha256(&self) -> Result<String, LoadError> {
         if !self.model_bpk.is_empty() {
             return Ok(sha256_hex(self.model_bpk));
         }
         let report: Value = serde_json::from_slice(self.metrics_json)
-            .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
+            .map_err(|e| LoadError::Metrics(e.to_string()))?;
         report["model_sha256"]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| "the embedded metrics.json names no model_sha256".to_owned())
+            .ok_or(LoadError::NoModelSha256)
     }
 
     /// `config.json` as the algorithm's config type.
-    pub fn config<C: DeserializeOwned>(&self) -> Result<C, String> {
-        serde_json::from_slice(self.config_json)
-            .map_err(|e| format!("the embedded config.json is invalid: {e}"))
+    pub fn config<C: DeserializeOwned>(&self) -> Result<C, LoadError> {
+        serde_json::from_slice(self.config_json).map_err(|e| LoadError::Config(e.to_string()))
     }
 
     /// `config.json` as the algorithm's config type, and `metrics.json`.
-    pub fn config_and_report<C: DeserializeOwned>(&self) -> Result<(C, Value), String> {
+    pub fn config_and_report<C: DeserializeOwned>(&self) -> Result<(C, Value), LoadError> {
         let config = self.config()?;
         let report = serde_json::from_slice(self.metrics_json)
-            .map_err(|e| format!("the embedded metrics.json is invalid: {e}"))?;
+            .map_err(|e| LoadError::Metrics(e.to_string()))?;
         Ok((config, report))
     }
 
-    /// One of the algorithm's own files; a message naming it when it was not embedded.
-    pub fn extra(&self, name: &str) -> Result<&'a [u8], String> {
+    /// One of the algorithm's own files; an error naming it when it was not embedded.
+    pub fn extra(&self, name: &str) -> Result<&'a [u8], LoadError> {
         self.extra
             .iter()
             .find(|(file, _)| *file == name)
             .map(|&(_, bytes)| bytes)
-            .ok_or_else(|| format!("{name} is not among the embedded artifacts"))
+            .ok_or_else(|| LoadError::MissingFile(name.to_owned()))
     }
 }
 
@@ -133,7 +161,7 @@ pub struct ModelCard<C> {
 }
 
 impl<C: DeserializeOwned> ModelCard<C> {
-    pub fn load(artifacts: &Artifacts<'static>) -> Result<Self, String> {
+    pub fn load(artifacts: &Artifacts<'static>) -> Result<Self, LoadError> {
         let (config, report) = artifacts.config_and_report()?;
         let recorded_sha256 = if artifacts.model_bpk.is_empty() {
             Some(artifacts.model_sha256()?)
@@ -200,7 +228,7 @@ mod loaded {
     use serde::de::DeserializeOwned;
     use serde_json::Value;
 
-    use super::Artifacts;
+    use super::{Artifacts, LoadError};
     use crate::layers::{Empty, Layers};
 
     /// `config.json` of an algorithm: it knows the network it describes.
@@ -229,24 +257,24 @@ mod loaded {
 
     impl<C: ArtifactConfig> LoadedModel<C> {
         /// Parses the artifacts and loads the record into the network the config describes, on
-        /// flex. Every failure is a message naming the artifact, never a panic.
-        pub fn load(artifacts: &Artifacts<'_>) -> Result<Self, String> {
+        /// flex. Every failure is an error naming the artifact, never a panic.
+        pub fn load(artifacts: &Artifacts<'_>) -> Result<Self, LoadError> {
             Self::load_on(artifacts, Device::flex())
         }
 
         /// [`LoadedModel::load`] onto `device`.
-        pub fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, String> {
+        pub fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, LoadError> {
             if artifacts.model_bpk.is_empty() {
-                return Err("the embedded model.bpk is empty".into());
+                return Err(LoadError::EmptyModel);
             }
             let (config, report) = artifacts.config_and_report::<C>()?;
             let record =
                 ModuleRecord::from_bytes(Bytes::from_bytes_vec(artifacts.model_bpk.to_vec()))
-                    .map_err(|e| format!("the embedded model.bpk is invalid: {e}"))?;
+                    .map_err(|e| LoadError::Model(e.to_string()))?;
             let model = config
                 .build_model(&Empty(&device))
                 .try_load_record(record)
-                .map_err(|e| format!("the embedded model.bpk does not fit config.json: {e}"))?;
+                .map_err(|e| LoadError::ModelConfig(e.to_string()))?;
             Ok(Self {
                 model,
                 config,
@@ -275,6 +303,7 @@ mod tests {
             artifacts
                 .extra("other.json")
                 .unwrap_err()
+                .to_string()
                 .contains("other.json")
         );
     }

@@ -29,7 +29,8 @@ use std::process::ExitCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::artifacts::Artifacts;
+use crate::artifacts::{Artifacts, LoadError};
+use crate::graph::GraphError;
 use crate::oip::{self, OutputRow, Signature};
 
 /// Exit code for a bad command line or bad input: the caller can fix it.
@@ -84,13 +85,13 @@ pub trait InferenceModel: Sized {
 
     /// Loads the model from its trained files.
     /// Modules load from their embedded (static) files, which the network may keep borrowing.
-    fn load(artifacts: &Artifacts<'static>) -> Result<Self, String>;
+    fn load(artifacts: &Artifacts<'static>) -> Result<Self, LoadError>;
 
     /// `--info`: the embedded model's identity, metrics and input schema.
     fn info(&self) -> Value;
 
-    /// Answers for validated inputs.
-    fn predict(&self, inputs: &[Self::Input]) -> Result<Vec<Self::Output>, String>;
+    /// Answers for validated inputs: only the forward pass can fail.
+    fn predict(&self, inputs: &[Self::Input]) -> Result<Vec<Self::Output>, GraphError>;
 }
 
 /// Why a run failed; the message is always a single line.
@@ -194,6 +195,7 @@ macro_rules! inference_module {
 
         fn load_model() -> ::std::result::Result<$predictor, ::std::string::String> {
             $crate::load_embedded!($predictor, $algorithm $(, $extra)*)
+                .map_err(|e| ::std::string::ToString::to_string(&e))
         }
 
         fn main() -> ::std::process::ExitCode {
@@ -234,6 +236,7 @@ macro_rules! named_module {
 
         fn load_model() -> ::std::result::Result<$predictor, ::std::string::String> {
             <$predictor as $crate::cli::InferenceModel>::load(&$crate::named_artifacts!($algorithm))
+                .map_err(|e| ::std::string::ToString::to_string(&e))
         }
 
         fn main() -> ::std::process::ExitCode {
@@ -285,7 +288,9 @@ pub fn run<'m, M: InferenceModel + 'm>(
             let text = read_source::<M>(source, stdin)?;
             let inputs = parse_inputs::<M>(&text)?;
             let model = load().map_err(CliError::Failure)?;
-            let answers = model.predict(&inputs).map_err(CliError::Failure)?;
+            let answers = model
+                .predict(&inputs)
+                .map_err(|e| CliError::Failure(e.to_string()))?;
             render_answers(&answers, json).into_bytes()
         }
         Action::OipMetadata => {
@@ -334,7 +339,9 @@ fn answer_oip<'m, M: InferenceModel + 'm>(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let model = load().map_err(CliError::Failure)?;
-    let answers = model.predict(&inputs).map_err(CliError::Failure)?;
+    let answers = model
+        .predict(&inputs)
+        .map_err(|e| CliError::Failure(e.to_string()))?;
     let rows: Vec<Vec<OutputRow>> = answers.iter().map(Prediction::output_row).collect();
     Ok(oip::write_response(
         model_name::<M>(),
@@ -697,7 +704,7 @@ mod tests {
             }
         }
 
-        fn load(_: &Artifacts<'static>) -> Result<Self, String> {
+        fn load(_: &Artifacts<'static>) -> Result<Self, LoadError> {
             Ok(Doubler)
         }
 
@@ -705,7 +712,7 @@ mod tests {
             serde_json::json!({ "model": "doubler" })
         }
 
-        fn predict(&self, inputs: &[Point]) -> Result<Vec<Doubled>, String> {
+        fn predict(&self, inputs: &[Point]) -> Result<Vec<Doubled>, GraphError> {
             Ok(inputs.iter().map(|p| Doubled(p.x * 2.0)).collect())
         }
     }

@@ -3,7 +3,73 @@
 //! asks for by name (`<algo>-inference-named.wasm`). Everything around it (parsing, validation,
 //! preprocessing into the graph's input, decoding the output) is the same code either way.
 
-use crate::artifacts::Artifacts;
+use crate::artifacts::{Artifacts, LoadError};
+
+/// Why a forward pass failed: an input that does not fit the graph, or a graph that could not
+/// compute it (the embedded network's output, or the host's named graph).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    #[error("the graph takes an F32 tensor")]
+    NotF32,
+    #[error("the graph takes rows of {columns} values, not a tensor of shape {shape:?}")]
+    RowWidth { columns: usize, shape: Vec<usize> },
+    #[error("the graph takes a rank-{rank} tensor, not {shape:?}")]
+    Rank { rank: usize, shape: Vec<usize> },
+    #[error("input '{name}' must be {}, not {}", expected.name(), found.name())]
+    InputKind {
+        name: &'static str,
+        expected: TensorKind,
+        found: TensorKind,
+    },
+    #[error("input '{name}' has shape {shape:?}; the graph takes {expected:?} (-1: any)")]
+    InputShape {
+        name: &'static str,
+        shape: Vec<usize>,
+        expected: &'static [i64],
+    },
+    #[error("input '{name}' has an impossible shape {shape:?}")]
+    ImpossibleShape {
+        name: &'static str,
+        shape: Vec<usize>,
+    },
+    #[error("input '{name}' of shape {shape:?} needs {needed} bytes, got {got}")]
+    InputBytes {
+        name: &'static str,
+        shape: Vec<usize>,
+        needed: usize,
+        got: usize,
+    },
+    /// An input the algorithm's own graph refuses (an article that is not UTF-8).
+    #[error("{0}")]
+    Input(String),
+    /// The network gave what could not be read back (Burn's data error, in its debug form).
+    #[error("cannot read the model's output: {0}")]
+    Output(String),
+    /// The network broke a promise of its own (a token id outside the embedding table).
+    #[error("{0}")]
+    Network(String),
+    /// The host serves no graph by this name.
+    #[error(
+        "the host has no graph named '{name}': this module asks its host for the model; run it with `model-server run --graph {name}=artifacts/{name} MODULE ...`"
+    )]
+    NotServed { name: &'static str },
+    /// A wasi-nn call to the host's graph failed at `step` (`load`, `compute`, ...).
+    #[error("the host's graph '{name}' failed to {step}: {error}")]
+    Host {
+        name: &'static str,
+        step: &'static str,
+        error: String,
+    },
+    /// The host's graph is another model than the one the module was built for.
+    #[error(
+        "the host's graph '{name}' is model {served}, but this module was built for model {expected}: serve the artifacts it was built with"
+    )]
+    OtherModel {
+        name: &'static str,
+        served: String,
+        expected: String,
+    },
+}
 
 /// The element type of a graph tensor (wasi-nn's `tensor-type` values the graphs use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,15 +150,13 @@ impl GraphInput {
 
     /// An F32 batch of rows `columns` wide, whatever its rank (an image is one row of
     /// pixels): the row count and the values.
-    pub fn into_f32_rows(self, columns: usize) -> Result<(usize, Vec<f32>), String> {
+    pub fn into_f32_rows(self, columns: usize) -> Result<(usize, Vec<f32>), GraphError> {
         let GraphInput::F32 { shape, values } = self else {
-            return Err("the graph takes an F32 tensor".into());
+            return Err(GraphError::NotF32);
         };
         let rows = shape.first().copied().unwrap_or(0);
         if columns == 0 || values.len() != rows * columns {
-            return Err(format!(
-                "the graph takes rows of {columns} values, not a tensor of shape {shape:?}"
-            ));
+            return Err(GraphError::RowWidth { columns, shape });
         }
         Ok((rows, values))
     }
@@ -112,14 +176,13 @@ impl GraphInput {
         kind: TensorKind,
         shape: Vec<usize>,
         data: &[u8],
-    ) -> Result<Self, String> {
+    ) -> Result<Self, GraphError> {
         if kind != desc.kind {
-            return Err(format!(
-                "input '{}' must be {}, not {}",
-                desc.name,
-                desc.kind.name(),
-                kind.name()
-            ));
+            return Err(GraphError::InputKind {
+                name: desc.name,
+                expected: desc.kind,
+                found: kind,
+            });
         }
         let fits = shape.len() == desc.shape.len()
             && shape
@@ -127,26 +190,32 @@ impl GraphInput {
                 .zip(desc.shape)
                 .all(|(&got, &want)| want < 0 || i64::try_from(got) == Ok(want));
         if !fits {
-            return Err(format!(
-                "input '{}' has shape {shape:?}; the graph takes {:?} (-1: any)",
-                desc.name, desc.shape
-            ));
+            return Err(GraphError::InputShape {
+                name: desc.name,
+                shape,
+                expected: desc.shape,
+            });
         }
-        let elements = shape
+        let Some(elements) = shape
             .iter()
             .try_fold(1usize, |n, &axis| n.checked_mul(axis))
-            .ok_or_else(|| format!("input '{}' has an impossible shape {shape:?}", desc.name))?;
+        else {
+            return Err(GraphError::ImpossibleShape {
+                name: desc.name,
+                shape,
+            });
+        };
         let width = match kind {
             TensorKind::F32 => 4,
             TensorKind::U8 => 1,
         };
         if elements.checked_mul(width) != Some(data.len()) {
-            return Err(format!(
-                "input '{}' of shape {shape:?} needs {} bytes, got {}",
-                desc.name,
-                elements.saturating_mul(width),
-                data.len()
-            ));
+            return Err(GraphError::InputBytes {
+                name: desc.name,
+                shape,
+                needed: elements.saturating_mul(width),
+                got: data.len(),
+            });
         }
         Ok(match kind {
             TensorKind::F32 => GraphInput::F32 {
@@ -170,17 +239,17 @@ impl GraphInput {
 pub trait Forward: Sized {
     /// Made ready from the module's artifacts (the embedded kind loads the weights; the named
     /// kind only remembers which model it was built for).
-    fn load(artifacts: &Artifacts<'static>, spec: &GraphSpec) -> Result<Self, String>;
+    fn load(artifacts: &Artifacts<'static>, spec: &GraphSpec) -> Result<Self, LoadError>;
 
     /// The output for `input`: `input.rows() * spec.output_columns()` values.
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String>;
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError>;
 }
 
 /// An embedded network that a native host can load onto the Burn device it chose (flex, or a
 /// wgpu adapter); [`Forward::load`] is this on flex.
 #[cfg(feature = "burn")]
 pub trait LoadOn: Forward {
-    fn load_on(artifacts: &Artifacts<'_>, device: burn::tensor::Device) -> Result<Self, String>;
+    fn load_on(artifacts: &Artifacts<'_>, device: burn::tensor::Device) -> Result<Self, LoadError>;
 }
 
 /// A graph input as a Burn tensor of rank `D`, for the embedded networks.
@@ -188,12 +257,12 @@ pub trait LoadOn: Forward {
 pub fn f32_tensor<const D: usize>(
     input: GraphInput,
     device: &burn::tensor::Device,
-) -> Result<burn::tensor::Tensor<D>, String> {
+) -> Result<burn::tensor::Tensor<D>, GraphError> {
     let GraphInput::F32 { shape, values } = input else {
-        return Err("the graph takes an F32 tensor".into());
+        return Err(GraphError::NotF32);
     };
     if shape.len() != D {
-        return Err(format!("the graph takes a rank-{D} tensor, not {shape:?}"));
+        return Err(GraphError::Rank { rank: D, shape });
     }
     Ok(burn::tensor::Tensor::from_data(
         burn::tensor::TensorData::new(values, shape),
@@ -203,11 +272,13 @@ pub fn f32_tensor<const D: usize>(
 
 /// A network's output tensor as row-major values.
 #[cfg(feature = "burn")]
-pub fn output_values<const D: usize>(output: burn::tensor::Tensor<D>) -> Result<Vec<f32>, String> {
+pub fn output_values<const D: usize>(
+    output: burn::tensor::Tensor<D>,
+) -> Result<Vec<f32>, GraphError> {
     output
         .into_data()
         .try_into_vec::<f32>()
-        .map_err(|e| format!("cannot read the model's output: {e:?}"))
+        .map_err(|e| GraphError::Output(format!("{e:?}")))
 }
 
 #[cfg(test)]
@@ -235,12 +306,17 @@ mod tests {
     fn a_tensor_that_does_not_fit_the_graph_is_named() {
         let bytes = [0u8; 12];
         let wrong_type = GraphInput::from_le_bytes(&DESC, TensorKind::U8, vec![1, 2], &bytes);
-        assert!(wrong_type.unwrap_err().contains("must be F32"));
+        assert!(wrong_type.unwrap_err().to_string().contains("must be F32"));
         let wrong_axis = GraphInput::from_le_bytes(&DESC, TensorKind::F32, vec![1, 3], &bytes);
-        assert!(wrong_axis.unwrap_err().contains("shape [1, 3]"));
+        assert!(wrong_axis.unwrap_err().to_string().contains("shape [1, 3]"));
         let short = GraphInput::from_le_bytes(&DESC, TensorKind::F32, vec![2, 2], &bytes);
-        assert!(short.unwrap_err().contains("needs 16 bytes, got 12"));
+        assert!(
+            short
+                .unwrap_err()
+                .to_string()
+                .contains("needs 16 bytes, got 12")
+        );
         let huge = GraphInput::from_le_bytes(&DESC, TensorKind::F32, vec![usize::MAX, 2], &bytes);
-        assert!(huge.unwrap_err().contains("impossible shape"));
+        assert!(huge.unwrap_err().to_string().contains("impossible shape"));
     }
 }

@@ -4,8 +4,8 @@
 
 use std::cell::OnceCell;
 
-use crate::artifacts::Artifacts;
-use crate::graph::{Forward, GraphInput, GraphSpec};
+use crate::artifacts::{Artifacts, LoadError};
+use crate::graph::{Forward, GraphError, GraphInput, GraphSpec};
 
 /// The host's graph for one model, loaded by name on first use.
 #[derive(Debug)]
@@ -20,7 +20,7 @@ pub struct HostGraph {
 }
 
 impl Forward for HostGraph {
-    fn load(artifacts: &Artifacts<'static>, spec: &GraphSpec) -> Result<Self, String> {
+    fn load(artifacts: &Artifacts<'static>, spec: &GraphSpec) -> Result<Self, LoadError> {
         let model_sha256 = artifacts.model_sha256()?;
         Ok(Self {
             spec: *spec,
@@ -29,37 +29,38 @@ impl Forward for HostGraph {
         })
     }
 
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
         self.compute(&input)
     }
 }
 
 impl HostGraph {
-    fn not_found(&self) -> String {
-        let name = self.spec.name;
-        format!(
-            "the host has no graph named '{name}': this module asks its host for the model; run it with `model-server run --graph {name}=artifacts/{name} MODULE ...`"
-        )
+    fn not_found(&self) -> GraphError {
+        GraphError::NotServed {
+            name: self.spec.name,
+        }
     }
 
-    fn failed(&self, step: &str, error: impl std::fmt::Display) -> String {
-        format!(
-            "the host's graph '{}' failed to {step}: {error}",
-            self.spec.name
-        )
+    fn failed(&self, step: &'static str, error: impl std::fmt::Display) -> GraphError {
+        GraphError::Host {
+            name: self.spec.name,
+            step,
+            error: error.to_string(),
+        }
     }
 
-    fn identity_mismatch(&self, served: &str) -> String {
-        format!(
-            "the host's graph '{}' is model {served}, but this module was built for model {}: serve the artifacts it was built with",
-            self.spec.name, self.model_sha256
-        )
+    fn identity_mismatch(&self, served: &str) -> GraphError {
+        GraphError::OtherModel {
+            name: self.spec.name,
+            served: served.to_owned(),
+            expected: self.model_sha256.clone(),
+        }
     }
 }
 
 #[cfg(target_os = "wasi")]
 impl HostGraph {
-    fn graph(&self) -> Result<&wasi_nn::Graph, String> {
+    fn graph(&self) -> Result<&wasi_nn::Graph, GraphError> {
         if let Some(graph) = self.graph.get() {
             return Ok(graph);
         }
@@ -84,7 +85,7 @@ impl HostGraph {
 
     /// Reads output 1 (the served model's SHA-256) and refuses a model other than the one the
     /// module's preprocessing and `--info` describe.
-    fn check_identity(&self, graph: &wasi_nn::Graph) -> Result<(), String> {
+    fn check_identity(&self, graph: &wasi_nn::Graph) -> Result<(), GraphError> {
         use crate::graph::{IDENTITY_BYTES, IDENTITY_OUTPUT};
         let context = graph
             .init_execution_context()
@@ -100,7 +101,7 @@ impl HostGraph {
         Ok(())
     }
 
-    fn compute(&self, input: &GraphInput) -> Result<Vec<f32>, String> {
+    fn compute(&self, input: &GraphInput) -> Result<Vec<f32>, GraphError> {
         use wasi_nn::TensorType;
         let graph = self.graph()?;
         let mut context = graph
@@ -133,7 +134,7 @@ impl HostGraph {
 
 #[cfg(not(target_os = "wasi"))]
 impl HostGraph {
-    fn compute(&self, _input: &GraphInput) -> Result<Vec<f32>, String> {
+    fn compute(&self, _input: &GraphInput) -> Result<Vec<f32>, GraphError> {
         let _ = (&self.graph, Self::not_found, Self::identity_mismatch);
         Err(self.failed(
             "load",
@@ -170,8 +171,13 @@ mod tests {
             extra: &[],
         };
         let graph = HostGraph::load(&artifacts, &SPEC).unwrap();
-        assert!(graph.not_found().contains("--graph iris=artifacts/iris"));
-        let mismatch = graph.identity_mismatch("cd34");
+        assert!(
+            graph
+                .not_found()
+                .to_string()
+                .contains("--graph iris=artifacts/iris")
+        );
+        let mismatch = graph.identity_mismatch("cd34").to_string();
         assert!(mismatch.contains("model cd34") && mismatch.contains("built for model ab12"));
         assert!(!mismatch.contains('\n'));
     }
