@@ -17,7 +17,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::bench::{PYTORCH_SCRIPT, cores, json_lines, number, string, torch_python};
+use crate::bench_common::{PYTORCH_SCRIPT, cores, json_lines, number, string, torch_python};
 use crate::paths::{target_dir, workspace_root};
 
 /// The target: test accuracy in percent.

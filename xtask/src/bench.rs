@@ -14,7 +14,6 @@
 //! parts of `BENCHMARKS.md` (between their markers) and are printed. A figure missing from a
 //! benchmark's output is an error, never a blank or NaN.
 
-use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,6 +22,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::accuracy_bench::time_to_accuracy_section;
+use crate::bench_common::{PYTORCH_SCRIPT, cores, json_lines, number, string, torch_python};
 use crate::module_bench::modules_section;
 use crate::paths::{target_dir, workspace_root};
 use crate::process::{cargo, run, stdout_of};
@@ -51,8 +51,6 @@ struct Markers {
     start: &'static str,
     end: &'static str,
 }
-/// PyTorch's side of the training comparison, relative to the workspace.
-pub(crate) const PYTORCH_SCRIPT: &str = "bench/mnist_pytorch.py";
 /// The committed model's own training report, relative to the workspace.
 const COMMITTED_METRICS: &str = "artifacts/mnist/metrics.json";
 
@@ -184,37 +182,6 @@ fn example(name: &str, args: &[&str]) -> Result<Output> {
     })
 }
 
-pub(crate) fn json_lines(stdout: &[u8]) -> Result<Vec<Value>> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter(|line| line.starts_with('{'))
-        .map(|line| serde_json::from_str(line).context("unreadable benchmark output"))
-        .collect()
-}
-
-/// `$BENCH_PYTHON` (default `python3`) when it imports torch, else why PyTorch is not measured.
-pub(crate) fn torch_python() -> Result<OsString, String> {
-    let python = std::env::var_os("BENCH_PYTHON").unwrap_or_else(|| "python3".into());
-    let imports = Command::new(&python)
-        .args(["-c", "import torch"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !imports {
-        return Err(format!(
-            "not measured: `{}` cannot import torch (install it, e.g. in a virtual \
-             environment, and point BENCH_PYTHON at that interpreter)",
-            python.to_string_lossy()
-        ));
-    }
-    Ok(python)
-}
-
-/// The cores of this machine: every framework computes on that many threads.
-pub(crate) fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// PyTorch's figures, or why there are none.
 fn pytorch() -> Result<Value, String> {
     let python = torch_python()?;
@@ -238,34 +205,6 @@ fn pytorch() -> Result<Value, String> {
         .and_then(|mut lines| lines.pop())
         .filter(|_| output.status.success())
         .ok_or_else(|| format!("not measured: the script failed ({})", output.status))
-}
-
-/// The number at `path` in a JSON line of `benchmark`; missing or not a number is an error.
-pub(crate) fn number(value: &Value, path: &[&str], benchmark: &str) -> Result<f64> {
-    figure(value, path, benchmark, "number", Value::as_f64)
-}
-
-/// The string at `path` in a JSON line of `benchmark`; missing or not a string is an error.
-pub(crate) fn string<'a>(value: &'a Value, path: &[&str], benchmark: &str) -> Result<&'a str> {
-    figure(value, path, benchmark, "string", Value::as_str)
-}
-
-/// What `read` makes of the value at `path`, or an error naming `benchmark` and the path.
-fn figure<'a, T>(
-    value: &'a Value,
-    path: &[&str],
-    benchmark: &str,
-    kind: &str,
-    read: impl FnOnce(&'a Value) -> Option<T>,
-) -> Result<T> {
-    let found = path.iter().try_fold(value, |v, key| v.get(key));
-    found.and_then(read).with_context(|| {
-        let found = found.map_or_else(|| "missing".to_owned(), |v| format!("found {v}"));
-        format!(
-            "benchmark `{benchmark}`: no {kind} at `{}` ({found})",
-            path.join(".")
-        )
-    })
 }
 
 fn training_row(label: &str, figures: &Value, benchmark: &str) -> Result<String> {

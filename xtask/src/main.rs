@@ -11,6 +11,7 @@ use anyhow::anyhow;
 mod accuracy_bench;
 mod baseline;
 mod bench;
+mod bench_common;
 mod demo;
 mod fuzz;
 mod module_bench;

@@ -12,7 +12,6 @@ use anyhow::{Context, Result, bail};
 
 use crate::paths::workspace_root;
 use crate::process::{cargo, run, stdout_of, succeeds, succeeds_within};
-use crate::wasm::WASM_TARGET;
 
 /// Pinned: wasmtime-cli 50 needs a newer rustc than the project's MSRV.
 const WASMTIME_VERSION: &str = "48.0.8";
@@ -114,6 +113,9 @@ fn ensure_chromium() -> Result<PathBuf> {
     }
     Ok(debian)
 }
+
+/// The target the inference modules are built for, which setup installs.
+pub(crate) const WASM_TARGET: &str = "wasm32-wasip1";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WasmToolchain {

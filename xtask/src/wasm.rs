@@ -18,9 +18,8 @@ use sha3::Sha3_256;
 
 use crate::paths::{target_dir, workspace_root};
 use crate::process::{cargo, run};
-use crate::setup::{WasmToolchain, ensure_wasmtime, wasm_toolchain};
+use crate::setup::{WASM_TARGET, WasmToolchain, ensure_wasmtime, wasm_toolchain};
 
-pub(crate) const WASM_TARGET: &str = "wasm32-wasip1";
 /// The cargo profile the shipped modules are built in (see the workspace's Cargo.toml).
 const WASM_PROFILE: &str = "wasm";
 /// Every inference module of the workspace.
