@@ -4,7 +4,6 @@
 
 mod api;
 mod compile;
-mod graph_worker;
 mod graphs;
 #[cfg(test)]
 mod malformed_inputs;
@@ -35,7 +34,7 @@ fn main() -> ExitCode {
         .nth(1)
         .is_some_and(|a| a == "graph-worker")
     {
-        return graph_worker::serve_worker(std::env::args_os().skip(1));
+        return graphs::serve_worker(std::env::args_os().skip(1));
     }
     if std::env::args_os().nth(1).is_some_and(|a| a == "run") {
         let options = RunOptions::parse_from(std::env::args_os().skip(1));

@@ -19,12 +19,13 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, ExitCode, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use module_kit::graph::GraphInput;
 
-use crate::graphs::{
+use super::backend::{
     DeviceOptions, GraphSource, HostedGraph, RunGraph, WorkerSettings, load_in_process, spec_of,
 };
+use super::error::{FrameError, LoadGraphError, RunError, StartError, WorkerError};
 
 /// Largest frame either side accepts: far above any batch a module's memory limit allows.
 const MAX_FRAME_BYTES: u64 = 1 << 30;
@@ -84,8 +85,8 @@ fn worker_loop(args: &WorkerArgs) -> Result<()> {
             Ok(Some(request)) => request,
             Ok(None) => return Ok(()),
             Err(error) => {
-                write_reply(&mut output, 1, format!("{error:#}").as_bytes())?;
-                return Err(error);
+                write_reply(&mut output, 1, error.to_string().as_bytes())?;
+                return Err(error.into());
             }
         };
         match graph.run(request) {
@@ -93,27 +94,26 @@ fn worker_loop(args: &WorkerArgs) -> Result<()> {
                 let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
                 write_reply(&mut output, 0, &bytes)?;
             }
-            Err(message) => write_reply(&mut output, 1, message.as_bytes())?,
+            Err(error) => write_reply(&mut output, 1, error.to_string().as_bytes())?,
         }
     }
 }
 
-fn write_reply(out: &mut impl Write, status: u8, payload: &[u8]) -> Result<()> {
+fn write_reply(out: &mut impl Write, status: u8, payload: &[u8]) -> std::io::Result<()> {
     out.write_all(&[status])?;
     out.write_all(&(payload.len() as u64).to_le_bytes())?;
     out.write_all(payload)?;
-    out.flush()?;
-    Ok(())
+    out.flush()
 }
 
-fn read_u64(input: &mut impl Read) -> Result<u64> {
+fn read_u64(input: &mut impl Read) -> std::io::Result<u64> {
     let mut bytes = [0u8; 8];
     input.read_exact(&mut bytes)?;
     Ok(u64::from_le_bytes(bytes))
 }
 
 /// One request, or `None` at the end of stdin.
-fn read_request(input: &mut impl Read) -> Result<Option<GraphInput>> {
+fn read_request(input: &mut impl Read) -> Result<Option<GraphInput>, FrameError> {
     let mut kind = [0u8; 1];
     if input.read(&mut kind)? == 0 {
         return Ok(None);
@@ -122,14 +122,14 @@ fn read_request(input: &mut impl Read) -> Result<Option<GraphInput>> {
     input.read_exact(&mut rank)?;
     let rank = u32::from_le_bytes(rank);
     if rank > 8 {
-        bail!("a tensor of rank {rank}");
+        return Err(FrameError::Rank(rank));
     }
     let shape = (0..rank)
         .map(|_| Ok(usize::try_from(read_u64(input)?)?))
-        .collect::<Result<Vec<usize>>>()?;
+        .collect::<Result<Vec<usize>, FrameError>>()?;
     let length = read_u64(input)?;
     if length > MAX_FRAME_BYTES {
-        bail!("a tensor of {length} bytes");
+        return Err(FrameError::TooLarge(length));
     }
     let mut data = vec![0u8; usize::try_from(length)?];
     input.read_exact(&mut data)?;
@@ -145,7 +145,7 @@ fn read_request(input: &mut impl Read) -> Result<Option<GraphInput>> {
             shape,
             values: data,
         },
-        other => bail!("tensor kind {other}"),
+        other => return Err(FrameError::Kind(other)),
     }))
 }
 
@@ -180,17 +180,6 @@ impl Drop for Worker {
     }
 }
 
-/// Why a worker exchange failed: the worker is gone (or killed) either way.
-#[derive(Debug)]
-enum WorkerError {
-    /// The worker answered that the input could not be computed; it is still alive.
-    Refused(String),
-    /// The pipe broke, the worker died, or it sent nonsense.
-    Died(String),
-    /// No answer within the deadline.
-    Late,
-}
-
 impl Worker {
     /// Stops the worker (if it still runs) and says how it ended.
     fn end(&mut self) -> String {
@@ -220,8 +209,8 @@ impl Worker {
         source: &GraphSource,
         device: DeviceOptions,
         memory_mib: u64,
-    ) -> Result<(Self, Hello)> {
-        let exe = std::env::current_exe().context("cannot find model-server's own binary")?;
+    ) -> Result<(Self, Hello), StartError> {
+        let exe = std::env::current_exe().map_err(StartError::OwnBinary)?;
         let mut command = Command::new(exe);
         command
             .arg("graph-worker")
@@ -238,16 +227,16 @@ impl Worker {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .context("cannot start a graph worker")?;
-        let stdin = child.stdin.take().context("the worker's stdin")?;
-        let stdout = child.stdout.take().context("the worker's stdout")?;
+            .map_err(StartError::Spawn)?;
+        let stdin = child.stdin.take().ok_or(StartError::NoPipe("stdin"))?;
+        let stdout = child.stdout.take().ok_or(StartError::NoPipe("stdout"))?;
         let mut worker = Self {
             child,
             stdin,
             stdout,
         };
         // Loading is not held to the request deadline: a large model may take seconds.
-        let hello = worker.reply(None).map_err(|e| {
+        let hello = worker.reply(None).map_err(|error| {
             let ended = worker.end();
             let hint = match memory_mib {
                 0 => String::new(),
@@ -255,15 +244,15 @@ impl Worker {
                     " (with --graph-worker-memory-mib {mib}: raise it if the graph needs more)"
                 ),
             };
-            anyhow::anyhow!(
-                "graph '{}': the worker did not start: {e:?}, {ended}{hint}",
-                source.name
-            )
+            StartError::NoGreeting {
+                name: source.name.clone(),
+                error,
+                ended,
+                hint,
+            }
         })?;
-        let hello = String::from_utf8(hello).context("the worker's greeting")?;
-        let (model_sha256, device) = hello
-            .split_once('\n')
-            .context("the worker's greeting is not a digest and a device")?;
+        let hello = String::from_utf8(hello).map_err(StartError::GreetingNotUtf8)?;
+        let (model_sha256, device) = hello.split_once('\n').ok_or(StartError::BadGreeting)?;
         let hello = Hello {
             model_sha256: model_sha256.to_owned(),
             device: device.to_owned(),
@@ -339,8 +328,9 @@ impl WorkerPool {
         source: &GraphSource,
         settings: WorkerSettings,
         device: DeviceOptions,
-    ) -> Result<HostedGraph> {
-        let spec = spec_of(&source.name).context("a known graph")?;
+    ) -> Result<HostedGraph, LoadGraphError> {
+        let spec =
+            spec_of(&source.name).ok_or_else(|| LoadGraphError::Unknown(source.name.clone()))?;
         let mut workers = Vec::with_capacity(settings.count);
         let mut first: Option<Hello> = None;
         for _ in 0..settings.count.max(1) {
@@ -348,12 +338,11 @@ impl WorkerPool {
             if let Some(first) = &first
                 && first.model_sha256 != hello.model_sha256
             {
-                bail!(
-                    "graph '{}': two workers loaded different models ({} and {}): the artifacts changed on disk",
-                    source.name,
-                    first.model_sha256,
-                    hello.model_sha256
-                );
+                return Err(LoadGraphError::WorkersDisagree {
+                    name: source.name.clone(),
+                    first: first.model_sha256.clone(),
+                    second: hello.model_sha256,
+                });
             }
             first.get_or_insert(hello);
             workers.push(Mutex::new(Some(worker)));
@@ -361,7 +350,7 @@ impl WorkerPool {
         let Hello {
             model_sha256,
             device: description,
-        } = first.context("at least one worker")?;
+        } = first.expect("at least one worker was started");
         let pool = Self {
             source: source.clone(),
             device,
@@ -396,17 +385,16 @@ impl WorkerPool {
 }
 
 impl RunGraph for WorkerPool {
-    fn run(&self, input: GraphInput) -> Result<Vec<f32>, String> {
+    fn run(&self, input: GraphInput) -> Result<Vec<f32>, RunError> {
         let name = &self.source.name;
         let mut slot = self.slot();
         if slot.is_none() {
-            let (worker, hello) = Worker::spawn(&self.source, self.device, self.memory_mib)
-                .map_err(|e| format!("{e:#}"))?;
+            let (worker, hello) = Worker::spawn(&self.source, self.device, self.memory_mib)?;
             if hello.model_sha256 != self.model_sha256 {
-                return Err(format!(
-                    "the restarted worker serves model {}, not {}: the artifacts changed on disk",
-                    hello.model_sha256, self.model_sha256
-                ));
+                return Err(RunError::OtherModel {
+                    served: hello.model_sha256,
+                    expected: self.model_sha256.clone(),
+                });
             }
             tracing::info!(target: "graphs", "graph '{name}': a new worker (pid {}) replaces one that died", worker.child.id());
             *slot = Some(worker);
@@ -414,20 +402,17 @@ impl RunGraph for WorkerPool {
         let worker = slot.as_mut().expect("a worker was just started");
         match worker.compute(&input, self.deadline) {
             Ok(values) => Ok(values),
-            Err(WorkerError::Refused(message)) => Err(message),
+            Err(WorkerError::Refused(message)) => Err(RunError::Refused(message)),
             Err(WorkerError::Died(why)) => {
                 let ended = worker.end();
                 *slot = None;
-                Err(format!(
-                    "the worker process died ({why}; {ended}); this request failed, a new worker serves the next"
-                ))
+                Err(RunError::Died { why, ended })
             }
             Err(WorkerError::Late) => {
                 *slot = None;
-                Err(format!(
-                    "the worker gave no answer within {} ms and was stopped",
-                    self.deadline.as_millis()
-                ))
+                Err(RunError::Late {
+                    millis: self.deadline.as_millis(),
+                })
             }
         }
     }
