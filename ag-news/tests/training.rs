@@ -14,8 +14,8 @@ use module_kit::digest::sha256_hex;
 use module_kit::settings::TrainingReport;
 use test_kit::cocos::CocosDir;
 use test_kit::training::{
-    assert_complete_artifacts, assert_trained_with_defaults, committed_dir, load_committed,
-    read_report, train_ok, train_refused,
+    assert_complete_artifacts, assert_resume_survives_kills, assert_trained_with_defaults,
+    committed_dir, load_committed, read_report, train_in_temp, train_ok, train_refused,
 };
 use train_kit::paths::resolve_data_dir;
 
@@ -23,6 +23,11 @@ const CPU: &str = env!("CARGO_BIN_EXE_ag-news-ndarray");
 
 fn report(dir: &Path) -> TrainingReport<AgNewsEvaluation> {
     read_report(dir)
+}
+
+/// `--single-file-split test.csv` and `args`: a run that needs only test.csv.
+fn single_file_split_and<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    [&["--single-file-split", "test.csv"][..], args].concat()
 }
 
 #[test]
@@ -192,35 +197,17 @@ fn cocos_uploads_that_are_not_ag_news_are_refused_in_one_line() {
 
 #[test]
 fn ndarray_backend_trains_too() {
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("ag-news");
-    let args = [
-        "--single-file-split",
-        "test.csv",
-        "--epochs",
-        "1",
-        "--backend",
-        "ndarray",
-    ];
-    train_ok(CPU, &args, &dir);
-    assert_eq!(report(&dir).backend, "ndarray");
+    let args = ["--epochs", "1", "--backend", "ndarray"];
+    let run = train_in_temp(CPU, &single_file_split_and(&args), "ag-news");
+    assert_eq!(report(&run.dir).backend, "ndarray");
 }
 
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_trains_on_a_software_adapter() {
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("ag-news");
-    let args = [
-        "--adapter",
-        "cpu",
-        "--single-file-split",
-        "test.csv",
-        "--epochs",
-        "1",
-    ];
-    train_ok(env!("CARGO_BIN_EXE_ag-news-wgpu"), &args, &dir);
-    let report = report(&dir);
+    let args = single_file_split_and(&["--epochs", "1", "--adapter", "cpu"]);
+    let run = train_in_temp(env!("CARGO_BIN_EXE_ag-news-wgpu"), &args, "ag-news");
+    let report = report(&run.dir);
     assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
     assert!(
         report.evaluation.accuracy >= 0.6,
@@ -282,9 +269,6 @@ fn committed_model_matches_its_report_and_beats_the_baseline() {
 /// flex and ndarray, and the previous artifacts stay intact until then.
 #[test]
 fn a_killed_run_resumes_to_the_same_model_bytes() {
-    test_kit::training::assert_resume_survives_kills(
-        CPU,
-        &["--single-file-split", "test.csv", "--epochs", "2"],
-        &["epoch:2"],
-    );
+    let args = single_file_split_and(&["--epochs", "2"]);
+    assert_resume_survives_kills(CPU, &args, &["epoch:2"]);
 }

@@ -13,8 +13,10 @@ use module_kit::digest::sha256_hex;
 use module_kit::settings::TrainingReport;
 use test_kit::cocos::CocosDir;
 use test_kit::training::{
-    assert_complete_artifacts, assert_reproducible_from_config, assert_same_seed_same_bytes,
-    assert_trained_with_defaults, load_committed, read_report, train_ok, train_refused,
+    TrainedRun, assert_complete_artifacts, assert_reproducible_from_config,
+    assert_resume_survives_kills, assert_same_seed_same_bytes, assert_says,
+    assert_trained_with_defaults, assert_wrong_checksum_refused, load_committed, read_report,
+    train_in_temp, train_refused,
 };
 use train_kit::paths::resolve_data_dir;
 
@@ -31,12 +33,11 @@ fn report(dir: &Path) -> TrainingReport<IrisEvaluation> {
 
 #[test]
 fn short_flex_run_learns_and_writes_every_artifact() {
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("iris");
-    let output = train_ok(CPU, &["--epochs", "20", "--backend", "flex"], &dir);
-    assert_complete_artifacts(&dir, &[]);
+    let TrainedRun { dir, output, .. } =
+        &train_in_temp(CPU, &["--epochs", "20", "--backend", "flex"], "iris");
+    assert_complete_artifacts(dir, &[]);
     assert!(dir.join("valid/epoch-1/Accuracy.log").is_file());
-    let report = report(&dir);
+    let report = report(dir);
     assert_eq!(report.backend, "flex");
     assert_eq!(report.epochs_run, 20);
     assert_eq!(
@@ -52,28 +53,15 @@ fn short_flex_run_learns_and_writes_every_artifact() {
         "20 epochs reach {SHORT_RUN_BAR}: {:?}",
         report.evaluation
     );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains("epoch  20/20"),
-        "one line per epoch:\n{stdout}"
-    );
-    assert!(
-        stdout.contains("Learner Summary"),
-        "the summary is printed:\n{stdout}"
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("backend flex"),
-        "logs the backend:\n{stderr}"
-    );
+    assert_says(&output.stdout, "epoch  20/20", "one line per epoch");
+    assert_says(&output.stdout, "Learner Summary", "the summary is printed");
+    assert_says(&output.stderr, "backend flex", "logs the backend");
 }
 
 #[test]
 fn ndarray_backend_trains_too() {
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("iris");
-    train_ok(CPU, &["--epochs", "20", "--backend", "ndarray"], &dir);
-    let report = report(&dir);
+    let run = train_in_temp(CPU, &["--epochs", "20", "--backend", "ndarray"], "iris");
+    let report = report(&run.dir);
     assert_eq!(report.backend, "ndarray");
     assert!(
         report.evaluation.accuracy >= SHORT_RUN_BAR,
@@ -97,12 +85,7 @@ fn a_dataset_with_the_wrong_checksum_is_refused_and_nothing_is_written() {
         "5.1,3.5,1.4,0.2,Iris-setosa\n",
     )
     .unwrap();
-    let data_dir = data_dir.to_str().unwrap();
-    let stderr = train_refused(CPU, &["--data-dir", data_dir], &temp.path().join("out"), 1);
-    assert!(
-        stderr.contains("not the expected") && stderr.contains(IRIS_DATA.url),
-        "{stderr}"
-    );
+    assert_wrong_checksum_refused(CPU, &data_dir, &temp.path().join("out"), IRIS_DATA.url);
 }
 
 /// UCI's `iris.data`, from the data directory (verified).
@@ -310,21 +293,19 @@ mod wgpu {
     /// lavapipe, a software Vulkan device, stands in for a GPU on machines without one.
     #[test]
     fn trains_on_a_software_adapter() {
-        let temp = tempfile::tempdir().unwrap();
-        let dir = temp.path().join("iris");
-        let output = train_ok(wgpu_binary(), &["--adapter", "cpu", "--epochs", "20"], &dir);
-        let report = report(&dir);
+        let run = train_in_temp(
+            wgpu_binary(),
+            &["--adapter", "cpu", "--epochs", "20"],
+            "iris",
+        );
+        let report = report(&run.dir);
         assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
         assert!(
             report.evaluation.accuracy >= SHORT_RUN_BAR,
             "{:?}",
             report.evaluation
         );
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("backend wgpu ("),
-            "logs the adapter:\n{stderr}"
-        );
+        assert_says(&run.output.stderr, "backend wgpu (", "logs the adapter");
     }
 
     /// With every Vulkan driver hidden there is no adapter: a clear error, not a panic.
@@ -362,9 +343,5 @@ mod wgpu {
 /// flex and ndarray, and the previous artifacts stay intact until then.
 #[test]
 fn a_killed_run_resumes_to_the_same_model_bytes() {
-    test_kit::training::assert_resume_survives_kills(
-        CPU,
-        &["--epochs", "4"],
-        &["epoch:3", "artifacts"],
-    );
+    assert_resume_survives_kills(CPU, &["--epochs", "4"], &["epoch:3", "artifacts"]);
 }

@@ -19,8 +19,9 @@ use module_kit::digest::sha256_hex;
 use module_kit::settings::TrainingReport;
 use test_kit::cocos::CocosDir;
 use test_kit::training::{
-    assert_complete_artifacts, assert_same_seed_same_bytes, assert_trained_with_defaults,
-    load_committed, read_report, train_ok, train_refused,
+    TrainedRun, assert_complete_artifacts, assert_resume_survives_kills,
+    assert_same_seed_same_bytes, assert_says, assert_trained_with_defaults,
+    assert_wrong_checksum_refused, load_committed, read_report, train_in_temp, train_ok,
 };
 use train_kit::download::RemoteFile;
 use train_kit::paths::resolve_data_dir;
@@ -39,6 +40,15 @@ fn report(dir: &Path) -> TrainingReport<MnistEvaluation> {
     read_report(dir)
 }
 
+/// One epoch on 1,000 images already clears [`TINY_RUN_BAR`].
+fn assert_tiny_run_learned(report: &TrainingReport<MnistEvaluation>) {
+    assert!(
+        report.evaluation.accuracy >= TINY_RUN_BAR,
+        "{}",
+        report.evaluation.accuracy
+    );
+}
+
 fn assert_consistent_confusion(evaluation: &MnistEvaluation) {
     let total: usize = evaluation.confusion.iter().flatten().sum();
     assert_eq!(total, evaluation.examples);
@@ -49,13 +59,11 @@ fn assert_consistent_confusion(evaluation: &MnistEvaluation) {
 
 #[test]
 fn short_flex_run_learns_and_writes_every_artifact() {
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("mnist");
     let args = ["--limit", "5000", "--epochs", "1", "--backend", "flex"];
-    let output = train_ok(CPU, &args, &dir);
-    assert_complete_artifacts(&dir, &[]);
+    let TrainedRun { dir, output, .. } = &train_in_temp(CPU, &args, "mnist");
+    assert_complete_artifacts(dir, &[]);
     assert!(dir.join("valid/epoch-1/Accuracy.log").is_file());
-    let report = report(&dir);
+    let report = report(dir);
     assert_eq!(report.backend, "flex");
     assert_eq!(report.epochs_run, 1);
     assert_eq!(report.evaluation.data, DataPlan::OfficialIdx);
@@ -82,38 +90,22 @@ fn short_flex_run_learns_and_writes_every_artifact() {
         stdout.contains("5000 training and 5000 test images"),
         "{stdout}"
     );
-    assert!(
-        stdout.contains("epoch   1/1"),
-        "one line per epoch:\n{stdout}"
+    assert_says(&output.stdout, "epoch   1/1", "one line per epoch");
+    assert_says(&output.stdout, "Learner Summary", "the summary is printed");
+    assert_says(
+        &output.stdout,
+        "true\\predicted",
+        "the confusion matrix is printed",
     );
-    assert!(
-        stdout.contains("Learner Summary"),
-        "the summary is printed:\n{stdout}"
-    );
-    assert!(
-        stdout.contains("true\\predicted"),
-        "the confusion matrix is printed:\n{stdout}"
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("backend flex"),
-        "logs the backend:\n{stderr}"
-    );
+    assert_says(&output.stderr, "backend flex", "logs the backend");
 }
 
 #[test]
 fn ndarray_backend_trains_too() {
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("mnist");
     let args = ["--limit", "1000", "--epochs", "1", "--backend", "ndarray"];
-    train_ok(CPU, &args, &dir);
-    let report = report(&dir);
+    let report = report(&train_in_temp(CPU, &args, "mnist").dir);
     assert_eq!(report.backend, "ndarray");
-    assert!(
-        report.evaluation.accuracy >= TINY_RUN_BAR,
-        "{}",
-        report.evaluation.accuracy
-    );
+    assert_tiny_run_learned(&report);
 }
 
 /// Initialisation, shuffling, dropout and the random shifts are all seeded.
@@ -149,21 +141,17 @@ fn trains_from_png_folders_when_the_idx_files_are_absent() {
     let data_dir = temp.path().join("data");
     let args = ["--epochs", "1", "--data-dir", data_dir.to_str().unwrap()];
     let output = train_ok(CPU, &args, &dir);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains("1000 training and 200 test images from the PNG folders"),
-        "{stdout}"
+    assert_says(
+        &output.stdout,
+        "1000 training and 200 test images from the PNG folders",
+        "what it read",
     );
     let report = report(&dir);
     assert_eq!(report.evaluation.data, DataPlan::PngFolders);
     assert_eq!(report.evaluation.examples, 200);
     let keys: Vec<&String> = report.datasets.keys().collect();
     assert_eq!(keys, ["mnist_png/train", "mnist_png/valid"]);
-    assert!(
-        report.evaluation.accuracy >= TINY_RUN_BAR,
-        "{}",
-        report.evaluation.accuracy
-    );
+    assert_tiny_run_learned(&report);
 }
 
 #[test]
@@ -182,12 +170,8 @@ fn a_dataset_with_the_wrong_checksum_is_refused_and_nothing_is_written() {
         &bytes[..bytes.len() / 2],
     )
     .unwrap();
-    let data_dir = data_dir.to_str().unwrap();
-    let stderr = train_refused(CPU, &["--data-dir", data_dir], &temp.path().join("out"), 1);
-    assert!(
-        stderr.contains("not the expected") && stderr.contains(TRAIN_IMAGES.url),
-        "{stderr}"
-    );
+    let out = temp.path().join("out");
+    assert_wrong_checksum_refused(CPU, &data_dir, &out, TRAIN_IMAGES.url);
 }
 
 /// Cocos AI: the four official files uploaded under the uploader's names, in no particular
@@ -348,22 +332,12 @@ mod wgpu {
     /// lavapipe, a software Vulkan device, stands in for a GPU on machines without one.
     #[test]
     fn trains_on_a_software_adapter() {
-        let temp = tempfile::tempdir().unwrap();
-        let dir = temp.path().join("mnist");
         let args = ["--adapter", "cpu", "--limit", "1000", "--epochs", "1"];
-        let output = train_ok(env!("CARGO_BIN_EXE_mnist-wgpu"), &args, &dir);
-        let report = report(&dir);
+        let run = train_in_temp(env!("CARGO_BIN_EXE_mnist-wgpu"), &args, "mnist");
+        let report = report(&run.dir);
         assert!(report.backend.starts_with("wgpu ("), "{}", report.backend);
-        assert!(
-            report.evaluation.accuracy >= TINY_RUN_BAR,
-            "{}",
-            report.evaluation.accuracy
-        );
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("backend wgpu ("),
-            "logs the adapter:\n{stderr}"
-        );
+        assert_tiny_run_learned(&report);
+        assert_says(&run.output.stderr, "backend wgpu (", "logs the adapter");
     }
 }
 
@@ -371,9 +345,5 @@ mod wgpu {
 /// flex and ndarray, and the previous artifacts stay intact until then.
 #[test]
 fn a_killed_run_resumes_to_the_same_model_bytes() {
-    test_kit::training::assert_resume_survives_kills(
-        CPU,
-        &["--limit", "300", "--epochs", "2"],
-        &["epoch:2"],
-    );
+    assert_resume_survives_kills(CPU, &["--limit", "300", "--epochs", "2"], &["epoch:2"]);
 }

@@ -8,8 +8,8 @@ use std::path::Path;
 use module_kit::settings::TrainingReport;
 use test_kit::cocos::CocosDir;
 use test_kit::training::{
-    assert_complete_artifacts, assert_reproducible_from_config, assert_trained_with_defaults,
-    load_committed, read_report, train_ok,
+    assert_complete_artifacts, assert_reproducible_from_config, assert_resume_survives_kills,
+    assert_says, assert_trained_with_defaults, load_committed, read_report, train_ok,
 };
 use train_kit::paths::resolve_data_dir;
 use wine_quality::config::WineConfig;
@@ -149,10 +149,10 @@ fn cocos_uploaded_files_train_the_model_of_the_canonical_files() {
     let temp = tempfile::tempdir().unwrap();
     let canonical = temp.path().join("wine-quality");
     let output = train_ok(CPU, &SHORT, &canonical);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains("wine types used: red and white (6497 wines)"),
-        "{stdout}"
+    assert_says(
+        &output.stdout,
+        "wine types used: red and white (6497 wines)",
+        "what it read",
     );
     let canonical_report = report(&canonical);
     assert_eq!(
@@ -280,9 +280,6 @@ fn cocos_files_wine_quality_cannot_use_are_refused_in_one_line() {
 /// flex and ndarray, and the previous artifacts stay intact until then.
 #[test]
 fn a_killed_run_resumes_to_the_same_model_bytes() {
-    test_kit::training::assert_resume_survives_kills(
-        CPU,
-        &["--epochs", "3"],
-        &["epoch:2", "checkpoint:2", "artifacts", "commit"],
-    );
+    let points = ["epoch:2", "checkpoint:2", "artifacts", "commit"];
+    assert_resume_survives_kills(CPU, &["--epochs", "3"], &points);
 }

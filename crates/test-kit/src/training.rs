@@ -38,6 +38,35 @@ pub fn train_ok(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
     output
 }
 
+/// A training run into `<a temporary directory>/<name>`; the directory lives as long as this.
+#[derive(Debug)]
+pub struct TrainedRun {
+    _temp: tempfile::TempDir,
+    /// The artifact directory.
+    pub dir: PathBuf,
+    /// What the binary printed.
+    pub output: Output,
+}
+
+/// [`train_ok`] into a fresh temporary artifact directory named `name`.
+pub fn train_in_temp(binary: &str, args: &[&str], name: &str) -> TrainedRun {
+    let temp = tempfile::tempdir().expect("a temporary directory");
+    let dir = temp.path().join(name);
+    let output = train_ok(binary, args, &dir);
+    TrainedRun {
+        _temp: temp,
+        dir,
+        output,
+    }
+}
+
+/// Asserts `printed` (a run's stdout or stderr) holds `needle`; a failure says `what` and
+/// shows all that was printed.
+pub fn assert_says(printed: &[u8], needle: &str, what: &str) {
+    let printed = String::from_utf8_lossy(printed);
+    assert!(printed.contains(needle), "{what}:\n{printed}");
+}
+
 /// Runs a training binary expecting it to refuse: exit code `code`, no panic, and nothing
 /// written to `artifact_dir`. Returns stderr.
 pub fn train_refused(binary: &str, args: &[&str], artifact_dir: &Path, code: i32) -> String {
@@ -47,6 +76,17 @@ pub fn train_refused(binary: &str, args: &[&str], artifact_dir: &Path, code: i32
     assert!(!message.contains("panicked"), "{message}");
     assert!(!artifact_dir.exists(), "nothing is written on refusal");
     message
+}
+
+/// Asserts a run on `data_dir`, where a dataset file is not the verified one, is refused
+/// with exit 1 naming the file's `url`, and writes nothing to `out`.
+pub fn assert_wrong_checksum_refused(binary: &str, data_dir: &Path, out: &Path, url: &str) {
+    let data_dir = data_dir.to_str().expect("a UTF-8 path");
+    let stderr = train_refused(binary, &["--data-dir", data_dir], out, 1);
+    assert!(
+        stderr.contains("not the expected") && stderr.contains(url),
+        "{stderr}"
+    );
 }
 
 /// The `metrics.json` of an artifact directory.
