@@ -80,6 +80,12 @@ fn distance(a: &[u8], b: &[u8]) -> f64 {
     f64::from(sum) / a.len() as f64
 }
 
+/// Asserts two answers are within `bar` of each other; `context` begins the message.
+fn assert_near(a: &[u8], b: &[u8], bar: f64, context: &str) {
+    let distance = distance(a, b);
+    assert!(distance < bar, "{context}{distance}");
+}
+
 fn save(dir: &Path, name: &str, picture: &DynamicImage, format: ImageFormat) -> std::path::PathBuf {
     let path = dir.join(name);
     picture.save_with_format(&path, format).unwrap();
@@ -191,12 +197,7 @@ fn the_largest_picture_the_budget_admits_is_answered_within_the_bound() {
         &DynamicImage::ImageLuma8(small),
         ImageFormat::Png,
     );
-    let small = answer(&small);
-    assert!(
-        distance(&large, &small) < 6.0,
-        "{}",
-        distance(&large, &small)
-    );
+    assert_near(&large, &answer(&small), 6.0, "");
 }
 
 #[test]
@@ -260,12 +261,7 @@ fn sixteen_bit_and_cmyk_pictures_give_the_eight_bit_rgb_answer() {
     let grey8 = DynamicImage::ImageLuma8(seven.to_luma8());
     for (name, picture) in [("rgb16.png", rgb16), ("grey16.png", grey16.clone())] {
         let path = save(dir.path(), name, &picture, ImageFormat::Png);
-        let levels = answer(&path);
-        assert!(
-            distance(&levels, &reference) < 2.0,
-            "{name}: {}",
-            distance(&levels, &reference)
-        );
+        assert_near(&answer(&path), &reference, 2.0, &format!("{name}: "));
     }
     // Grey pictures keep their exact levels: 16-bit grey gives what 8-bit grey gives.
     let grey8 = answer(&save(dir.path(), "grey8.png", &grey8, ImageFormat::Png));
@@ -274,11 +270,7 @@ fn sixteen_bit_and_cmyk_pictures_give_the_eight_bit_rgb_answer() {
     // CMYK as print workflows write it (made with Pillow from seven-rgb.png).
     for name in ["seven-cmyk.jpg", "seven-cmyk.tif"] {
         let levels = answer(&pictures().join(name));
-        assert!(
-            distance(&levels, &reference) < 8.0,
-            "{name}: {}",
-            distance(&levels, &reference)
-        );
+        assert_near(&levels, &reference, 8.0, &format!("{name}: "));
     }
 }
 

@@ -94,6 +94,20 @@ fn children(pid: u32) -> Vec<u32> {
     children
 }
 
+/// The server's one graph worker.
+fn the_worker(server: &Server) -> u32 {
+    let workers = children(server.pid());
+    assert_eq!(workers.len(), 1, "one worker for one graph: {workers:?}");
+    workers[0]
+}
+
+/// Asserts the server answers the first test image with 7; `context` begins the message.
+fn assert_answers_seven(server: &Server, context: &str) {
+    let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
+    assert_eq!(reply.status, 200, "{context}{}", reply.text());
+    assert_eq!(answer(&reply), "7");
+}
+
 fn signal(pid: u32, name: &str) {
     let status = std::process::Command::new("kill")
         .args([&format!("-{name}"), &pid.to_string()])
@@ -113,9 +127,7 @@ fn the_graph_index_states_each_graphs_tensors() {
     assert_eq!(graph["outputs"][0]["shape"], json!([-1, 10]));
     assert_eq!(graph["outputs"][1]["name"], "model_sha256");
     assert_eq!(graph["device"], "flex");
-    let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    assert_eq!(answer(&reply), "7");
+    assert_answers_seven(&server, "");
 }
 
 /// A worker stopped, then killed, while it holds a request: that request fails with 500 and
@@ -126,9 +138,7 @@ fn a_graph_worker_killed_mid_request_fails_only_that_request() {
     let server = mnist_named_server(&["--graph-workers", "1"]);
     let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
     assert_eq!(reply.status, 200, "{}", reply.text());
-    let workers = children(server.pid());
-    assert_eq!(workers.len(), 1, "one worker for one graph: {workers:?}");
-    let worker = workers[0];
+    let worker = the_worker(&server);
     signal(worker, "STOP");
     let request = seven();
     let failed = std::thread::scope(|scope| {
@@ -142,13 +152,9 @@ fn a_graph_worker_killed_mid_request_fails_only_that_request() {
     let message = failed.error(500);
     assert!(message.contains("graph 'mnist' failed"), "{message}");
     for _ in 0..3 {
-        let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
-        assert_eq!(reply.status, 200, "{}", reply.text());
-        assert_eq!(answer(&reply), "7");
+        assert_answers_seven(&server, "");
     }
-    let replaced = children(server.pid());
-    assert_eq!(replaced.len(), 1, "{replaced:?}");
-    assert_ne!(replaced[0], worker, "a new worker");
+    assert_ne!(the_worker(&server), worker, "a new worker");
 }
 
 /// `model-server run` refuses stdin beyond the input limit with one line naming the limit,
@@ -201,9 +207,7 @@ fn graph_workers_compute_on_the_wgpu_adapter_given() {
         "{device}"
     );
     for _ in 0..3 {
-        let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
-        assert_eq!(reply.status, 200, "{}", reply.text());
-        assert_eq!(answer(&reply), "7");
+        assert_answers_seven(&server, "");
     }
 }
 
@@ -244,19 +248,15 @@ fn a_graph_worker_over_its_memory_limit_fails_only_that_request() {
                 "hog:deadline-ms=60000",
             ],
         );
-        let worker = children(server.pid());
-        assert_eq!(worker.len(), 1, "{worker:?}");
+        let worker = the_worker(&server);
         let request =
             r#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]}"#;
         let hog = server.post("/v2/models/hog/infer", request.as_bytes());
         assert_eq!(hog.status, 500, "{}", hog.text());
         for _ in 0..2 {
-            let reply = server.post_json("/v2/models/mnist-named/infer", &seven());
-            assert_eq!(reply.status, 200, "limit {limit}: {}", reply.text());
-            assert_eq!(answer(&reply), "7");
+            assert_answers_seven(&server, &format!("limit {limit}: "));
         }
-        let now = children(server.pid());
-        assert_eq!(now.len(), 1, "{now:?}");
+        let now = the_worker(&server);
         assert_eq!(
             now != worker,
             replaced,
