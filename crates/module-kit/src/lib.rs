@@ -1,7 +1,8 @@
 //! The wasm-safe layer: what an inference module runs, and the data shapes training shares
 //! with it. Nothing here touches files, sockets, clocks or the environment.
 //!
-//! - [`cli`]: the inference modules' command-line contract;
+//! - [`cli`]: the inference modules' command-line contract, and the macros a module's whole
+//!   `main.rs` is written with ([`inference_module!`], [`named_module!`], [`load_embedded!`]);
 //! - [`oip`]: the Open Inference Protocol's requests and responses, read and written inside the
 //!   module (`--oip`);
 //! - [`artifacts`]: the trained files a module embeds, checked at build time and loaded at
@@ -26,6 +27,7 @@ pub mod features;
 pub mod graph;
 #[cfg(feature = "burn")]
 pub mod layers;
+mod macros;
 #[cfg(feature = "named")]
 pub mod named;
 pub mod oip;
