@@ -1,7 +1,7 @@
 //! How a model's layers are made: with their initialisers, to train, or empty, to be filled
-//! by a trained record. Every model builds its layers through [`Layers`], once; inference
-//! builds them [`Empty`], so the initialisers (random draws, orthogonal init's QR, a quarter of
-//! a module's code) are never linked into a module, where they would never run anyway.
+//! by a trained record. Every model builds its layers through [`Layers`], once; loading a
+//! trained model builds them [`Empty`], so no initial weights (random draws, orthogonal init's
+//! QR) are computed only to be overwritten by the record.
 
 use burn::module::{Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -19,33 +19,8 @@ pub trait Layers {
 }
 
 /// `layer` applied to `[batch, features]`, the way every model calls its linear layers.
-///
-/// Under wasm32, gemm 0.19 multiplies one row by a matrix with scalar code (its matrix-vector
-/// path has no SIMD128 variant) while its matrix-matrix kernels use SIMD128: a one-input batch
-/// through a large layer is given to it there as two copies of the row and the first answer
-/// kept, several times faster (MNIST's 3136x128 layer: 1.8 ms to 0.2 ms per image;
-/// BENCHMARKS.md). Small layers are not worth the copy. Each row of a matrix product is
-/// computed on its own, so the answer is the same row.
 pub fn linear_forward(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
-    if cfg!(target_family = "wasm") && is_one_row_through_a_large_layer(layer, &x) {
-        return forward_row_twice(layer, x);
-    }
     layer.forward(x)
-}
-
-/// A batch of one through a layer large enough for the second copy of the row to pay.
-fn is_one_row_through_a_large_layer(layer: &Linear, x: &Tensor<2>) -> bool {
-    /// Weights from which gemm's SIMD128 kernels beat its scalar path, copy included.
-    const FROM_WEIGHTS: usize = 1 << 14;
-    let [inputs, outputs] = layer.weight.dims();
-    x.dims()[0] == 1 && inputs * outputs >= FROM_WEIGHTS
-}
-
-/// The layer's answer for a one-row batch, computed on two copies of the row.
-fn forward_row_twice(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
-    layer
-        .forward(Tensor::cat(vec![x.clone(), x], 0))
-        .narrow(0, 0, 1)
 }
 
 /// Layers as burn initialises them (for training).
@@ -190,26 +165,6 @@ mod tests {
         let ids = Tensor::<2, Int>::from_data([[1, 9, 4]], &device);
         let copy = loaded(&layer, empty.embedding(&embedding));
         assert_same(layer.forward(ids.clone()), copy.forward(ids));
-    }
-
-    /// What `linear_forward` does under wasm, run here: the row computed twice gives the
-    /// layer's answer for it, and only one-row batches through large layers take that way.
-    #[test]
-    fn a_row_computed_twice_gives_the_layers_answer() {
-        let device = Device::flex();
-        let layer = Initialized(&device).linear(&LinearConfig::new(3136, 128));
-        let x = Tensor::<2>::random([1, 3136], Distribution::Default, &device);
-        let twice = forward_row_twice(&layer, x.clone());
-        assert_eq!(twice.dims(), [1, 128]);
-        twice
-            .into_data()
-            .assert_approx_eq::<f32>(&layer.forward(x.clone()).into_data(), Default::default());
-        assert!(is_one_row_through_a_large_layer(&layer, &x));
-        let batch = Tensor::<2>::random([2, 3136], Distribution::Default, &device);
-        assert!(!is_one_row_through_a_large_layer(&layer, &batch));
-        let small = Initialized(&device).linear(&LinearConfig::new(4, 16));
-        let flower = Tensor::<2>::random([1, 4], Distribution::Default, &device);
-        assert!(!is_one_row_through_a_large_layer(&small, &flower));
     }
 
     #[test]
