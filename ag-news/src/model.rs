@@ -5,7 +5,7 @@ use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
 };
 use burn::prelude::*;
-use module_kit::layers::{Initialized, Layers, linear_forward};
+use module_kit::layers::{Initialized, Layers};
 
 use crate::input::TokenBatch;
 
@@ -68,6 +68,7 @@ impl AgNewsModel {
             .sum_dim(1)
             .reshape([batch, dim]);
         let total_weight = weights.sum_dim(1).clamp_min(1e-6);
-        linear_forward(&self.output, self.dropout.forward(summed / total_weight))
+        self.output
+            .forward(self.dropout.forward(summed / total_weight))
     }
 }

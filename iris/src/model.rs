@@ -2,7 +2,7 @@
 
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
-use module_kit::layers::{Initialized, Layers, linear_forward};
+use module_kit::layers::{Initialized, Layers};
 
 /// The network's shape.
 #[derive(Config, Debug)]
@@ -44,10 +44,8 @@ impl IrisModelConfig {
 impl IrisModel {
     /// `[batch, 4]` standardised features to `[batch, 3]` logits.
     pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
-        let x = self
-            .activation
-            .forward(linear_forward(&self.input, features));
-        let x = self.activation.forward(linear_forward(&self.hidden, x));
-        linear_forward(&self.output, x)
+        let x = self.activation.forward(self.input.forward(features));
+        let x = self.activation.forward(self.hidden.forward(x));
+        self.output.forward(x)
     }
 }

@@ -121,9 +121,8 @@ impl MnistModel {
     /// `[batch, 1, 28, 28]` normalised images to `[batch, 10]` logits.
     ///
     /// In training builds the layers run through `train_kernels`, which on burn's flex backend
-    /// under autodiff replaces them with kernels that have their own backward passes (1.7x
-    /// the training images per second in BENCHMARKS.md's run) and elsewhere calls the same
-    /// layers.
+    /// under autodiff replaces them with kernels that have their own backward passes (faster
+    /// training, BENCHMARKS.md) and elsewhere calls the same layers.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = ops::batch_norm_relu(&self.norm1, ops::conv2d(&self.conv1, images));
         let x = ops::batch_norm_relu(&self.norm2, ops::conv2d(&self.conv2, x));
@@ -134,9 +133,8 @@ impl MnistModel {
     }
 }
 
-/// The layers' forward passes: `train_kernels`' in training builds, burn's own (and, for a one-row
-/// batch in wasm, `module_kit::layers::linear_forward`'s) in the inference modules, which do not
-/// build the training kernels.
+/// The layers' forward passes: `train_kernels`' in training builds, burn's own elsewhere (the
+/// host's named graphs, builds without `train`), which do not build the training kernels.
 #[cfg(feature = "train")]
 use train_kernels as ops;
 
@@ -155,7 +153,7 @@ mod ops {
     }
 
     pub(super) fn linear(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
-        module_kit::layers::linear_forward(layer, x)
+        layer.forward(x)
     }
 }
 

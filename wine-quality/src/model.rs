@@ -3,7 +3,7 @@
 
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
-use module_kit::layers::{Initialized, Layers, linear_forward};
+use module_kit::layers::{Initialized, Layers};
 
 /// The network's shape.
 #[derive(Config, Debug)]
@@ -50,13 +50,13 @@ impl WineModel {
     pub fn forward(&self, inputs: Tensor<2>) -> Tensor<2> {
         let x = self
             .dropout
-            .forward(self.activation.forward(linear_forward(&self.input, inputs)));
+            .forward(self.activation.forward(self.input.forward(inputs)));
         let x = self
             .dropout
-            .forward(self.activation.forward(linear_forward(&self.hidden, x)));
+            .forward(self.activation.forward(self.hidden.forward(x)));
         let x = self
             .dropout
-            .forward(self.activation.forward(linear_forward(&self.hidden2, x)));
-        linear_forward(&self.output, x)
+            .forward(self.activation.forward(self.hidden2.forward(x)));
+        self.output.forward(x)
     }
 }

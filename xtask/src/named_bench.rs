@@ -1,6 +1,6 @@
 //! `cargo xtask bench named`: the named-graph modules against the self-contained ones, side by
-//! side in one run: per-request latency and throughput under wrk of `<algo>` (the weights in
-//! the module, Burn in wasm), `<algo>-named` with the graph in the server's process, and
+//! side in one run: per-request latency and throughput under wrk of `<algo>` (the weights and
+//! the inference kernels in the module), `<algo>-named` with the graph in the server's process, and
 //! `<algo>-named` with the graph in worker processes (`--graph-workers`), for Iris, MNIST (one
 //! image, and a batch of 100) and AG News; and the module sizes of both kinds. With
 //! `BENCH_GRAPH_ADAPTER` set (`best` on a machine with a GPU; `cpu` is lavapipe), the MNIST
@@ -48,7 +48,7 @@ pub(crate) fn named_section(machine_cores: usize) -> Result<String> {
     let mut text = String::new();
     writeln!(
         text,
-        "\n### Named graphs (wasi-nn)\n\nThe same Open Inference Protocol request (JSON tensors) to `<algo>` (self-contained: the weights and Burn inside the module) and to `<algo>-named` (the module asks the host for the graph by name; Burn runs natively), with the graph in the server's process and in {WORKERS} worker processes per graph (`--graph-workers {WORKERS}`, one pipe round trip per batch). `wrk --latency -d {LOAD_SECONDS}s` over loopback at one connection and {many}. The MNIST batch is the example image 100 times, one request.\n"
+        "\n### Named graphs (wasi-nn)\n\nThe same Open Inference Protocol request (JSON tensors) to `<algo>` (self-contained: the weights and the inference kernels inside the module) and to `<algo>-named` (the module asks the host for the graph by name; Burn runs natively), with the graph in the server's process and in {WORKERS} worker processes per graph (`--graph-workers {WORKERS}`, one pipe round trip per batch). `wrk --latency -d {LOAD_SECONDS}s` over loopback at one connection and {many}. The MNIST batch is the example image 100 times, one request.\n"
     )?;
     writeln!(
         text,

@@ -250,8 +250,8 @@ mod loaded {
         pub report: Value,
         /// SHA-256 of `model.bpk`.
         pub model_sha256: String,
-        /// Where the network lives: burn's pure-Rust flex backend in every module, or the
-        /// device a host chose for its graphs.
+        /// Where the network lives: burn's pure-Rust flex backend, or the device a host chose
+        /// for its graphs.
         pub device: Device,
     }
 

@@ -18,11 +18,6 @@ pub trait Layers {
     fn embedding(&self, config: &EmbeddingConfig) -> Embedding;
 }
 
-/// `layer` applied to `[batch, features]`, the way every model calls its linear layers.
-pub fn linear_forward(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
-    layer.forward(x)
-}
-
 /// Layers as burn initialises them (for training).
 #[derive(Debug, Clone, Copy)]
 pub struct Initialized<'a>(pub &'a Device);
