@@ -3,9 +3,6 @@
 //! itself is `vocab.json`), and enough to train the same model again
 //! (`ag-news-ndarray --config config.json`).
 
-use module_kit::artifacts::ArtifactConfig;
-use module_kit::layers::Layers;
-use module_kit::settings::{InferenceSettings, TrainingSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AgNewsModel, AgNewsModelConfig};
@@ -36,22 +33,8 @@ pub struct AgNewsOptions {
     pub dropout: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AgNewsConfig<T = TrainingSettings<AgNewsOptions>> {
-    pub model: AgNewsModelConfig,
-    /// Every training setting ([`TrainingSettings`]); what a module reads of them in
-    /// [`AgNewsModuleConfig`].
-    pub training: T,
-}
-
-/// `config.json` as the inference module reads it: the network, its preprocessing and the
-/// algorithm's options, without the optimiser and schedule only training uses.
-pub type AgNewsModuleConfig = AgNewsConfig<InferenceSettings<AgNewsOptions>>;
-
-impl ArtifactConfig for AgNewsConfig {
-    type Model = AgNewsModel;
-
-    fn build_model(&self, layers: &impl Layers) -> AgNewsModel {
-        self.model.build(layers)
+module_kit::algorithm_config! {
+    AgNewsConfig (module AgNewsModuleConfig, options AgNewsOptions) {
+        model: AgNewsModelConfig => AgNewsModel,
     }
 }

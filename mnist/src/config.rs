@@ -2,9 +2,6 @@
 //! and every training setting; embedded by the inference module next to `model.bpk`, and
 //! enough to train the same model again (`mnist-ndarray --config config.json`).
 
-use module_kit::artifacts::ArtifactConfig;
-use module_kit::layers::Layers;
-use module_kit::settings::{InferenceSettings, TrainingSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::input::PixelNormalization;
@@ -24,24 +21,10 @@ pub struct MnistOptions {
     pub max_shift: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MnistConfig<T = TrainingSettings<MnistOptions>> {
-    pub model: MnistModelConfig,
-    /// Pixel statistics of the training images.
-    pub normalization: PixelNormalization,
-    /// Every training setting ([`TrainingSettings`]); what a module reads of them in
-    /// [`MnistModuleConfig`].
-    pub training: T,
-}
-
-/// `config.json` as the inference module reads it: the network, its preprocessing and the
-/// algorithm's options, without the optimiser and schedule only training uses.
-pub type MnistModuleConfig = MnistConfig<InferenceSettings<MnistOptions>>;
-
-impl ArtifactConfig for MnistConfig {
-    type Model = MnistModel;
-
-    fn build_model(&self, layers: &impl Layers) -> MnistModel {
-        self.model.build(layers)
+module_kit::algorithm_config! {
+    MnistConfig (module MnistModuleConfig, options MnistOptions) {
+        model: MnistModelConfig => MnistModel,
+        /// Pixel statistics of the training images.
+        normalization: PixelNormalization,
     }
 }

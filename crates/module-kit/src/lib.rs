@@ -12,11 +12,13 @@
 //!   named graph ([`named`], feature `named`: wasi-nn's `load_by_name`);
 //! - [`device`]: the Burn device a native forward pass or training uses (flex, or wgpu);
 //! - [`features`]: inputs made of named, range-checked numbers, listed once per model;
-//! - [`settings`]: what `config.json` and `metrics.json` record about a training run;
+//! - [`settings`]: what `config.json` and `metrics.json` record about a training run, and
+//!   [`algorithm_config!`], the shape every algorithm's `config.json` type shares;
 //! - [`strict_json`]: JSON read so that no input can be understood two ways;
 //! - [`wasi`]: the WASI functions a module may import;
 //! - [`standardize`], [`digest`]: preprocessing statistics and SHA-256 identities.
 
+mod algorithm_config;
 pub mod artifacts;
 pub mod classes;
 pub mod cli;
