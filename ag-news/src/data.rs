@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
+use train_kit::classifier::ClassBatch;
 use train_kit::dataset::{
     DatasetRecords, announce, dataset_name, first_line_preview, is_gzip, read_dataset, unrecognized,
 };
@@ -437,11 +438,7 @@ pub fn encode_items(items: &[AgNewsItem], tokenizer: &Tokenizer) -> Vec<EncodedI
         .collect()
 }
 
-#[derive(Debug, Clone)]
-pub struct AgNewsBatch {
-    pub inputs: TokenBatch,
-    pub targets: Tensor<1, Int>,
-}
+pub type AgNewsBatch = ClassBatch<TokenBatch>;
 
 #[derive(Debug, Clone)]
 pub struct AgNewsBatcher {
@@ -452,10 +449,8 @@ impl Batcher<EncodedItem, AgNewsBatch> for AgNewsBatcher {
     fn batch(&self, items: Vec<EncodedItem>, device: &Device) -> AgNewsBatch {
         let token_lists: Vec<Vec<u32>> = items.iter().map(|item| item.tokens.clone()).collect();
         let labels: Vec<i64> = items.iter().map(|item| item.label as i64).collect();
-        AgNewsBatch {
-            inputs: model_input(&token_lists, &self.tokenizer, device),
-            targets: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
-        }
+        let inputs = model_input(&token_lists, &self.tokenizer, device);
+        ClassBatch::new(inputs, labels, device)
     }
 }
 

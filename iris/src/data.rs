@@ -9,6 +9,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use module_kit::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
+use train_kit::classifier::ClassBatch;
 use train_kit::dataset::{
     DatasetBytes, FileDigests, as_text, first_line_preview, read_dataset, split_csv, unrecognized,
 };
@@ -270,11 +271,7 @@ pub fn fit_preprocessing(items: &[IrisItem]) -> Standardizer {
 }
 
 /// A batch ready for the model: standardised features and class indices.
-#[derive(Debug, Clone)]
-pub struct IrisBatch {
-    pub inputs: Tensor<2>,
-    pub targets: Tensor<1, Int>,
-}
+pub type IrisBatch = ClassBatch<Tensor<2>>;
 
 /// Standardises and stacks items with the training split's statistics.
 #[derive(Debug, Clone)]
@@ -286,10 +283,8 @@ impl Batcher<IrisItem, IrisBatch> for IrisBatcher {
     fn batch(&self, items: Vec<IrisItem>, device: &Device) -> IrisBatch {
         let inputs: Vec<IrisInput> = items.iter().map(|item| item.input).collect();
         let labels: Vec<i64> = items.iter().map(|item| item.label as i64).collect();
-        IrisBatch {
-            inputs: model_input(&inputs, &self.preprocessing, device),
-            targets: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
-        }
+        let inputs = model_input(&inputs, &self.preprocessing, device);
+        ClassBatch::new(inputs, labels, device)
     }
 }
 

@@ -6,6 +6,7 @@
 //!   directories written whole or not at all;
 //! - [`split`]: seeded, stratified splits;
 //! - [`runner`]: burn's learner with the recorded optimiser and schedule, the supervised steps;
+//! - [`classifier`]: what the classifiers' runs share: their batches;
 //! - [`loader`], [`resume`], [`interrupt`]: epochs drawn from `(seed, epoch)` alone, the
 //!   working directory with a checkpoint per epoch that `--resume` continues, and the points
 //!   where the resume tests kill a run;
@@ -14,6 +15,7 @@
 //! - [`save`]: `model.bpk` with deterministic bytes, `config.json`, `metrics.json`.
 
 pub mod artifact;
+pub mod classifier;
 pub mod cli;
 pub mod curves;
 pub mod dataset;

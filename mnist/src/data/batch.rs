@@ -3,17 +3,14 @@
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
+use train_kit::classifier::ClassBatch;
 
 use super::MnistItem;
 use super::augment::{RandomShift, shift};
 use crate::input::{PIXELS, PixelNormalization, model_input};
 
 /// A batch ready for the model: normalised images and class indices.
-#[derive(Debug, Clone)]
-pub struct MnistBatch {
-    pub inputs: Tensor<4>,
-    pub targets: Tensor<1, Int>,
-}
+pub type MnistBatch = ClassBatch<Tensor<4>>;
 
 /// Normalises and stacks items; with `augmentation`, shifts each training image first.
 #[derive(Debug, Clone)]
@@ -38,9 +35,7 @@ impl Batcher<MnistItem, MnistBatch> for MnistBatcher {
             pixels.extend(image.iter().map(|&p| f32::from(p)));
         }
         let labels: Vec<i64> = items.iter().map(|item| i64::from(item.label)).collect();
-        MnistBatch {
-            inputs: model_input(&pixels, &self.normalization, device),
-            targets: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
-        }
+        let inputs = model_input(&pixels, &self.normalization, device);
+        ClassBatch::new(inputs, labels, device)
     }
 }
