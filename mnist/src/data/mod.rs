@@ -92,6 +92,22 @@ pub struct MnistData {
 }
 
 impl MnistData {
+    /// The splits read in order, training then test.
+    fn from_splits(
+        mut splits: Vec<Vec<MnistItem>>,
+        plan: DataPlan,
+        datasets: DatasetRecords,
+    ) -> Self {
+        let test = splits.pop().unwrap_or_default();
+        let train = splits.pop().unwrap_or_default();
+        Self {
+            train,
+            test,
+            plan,
+            datasets,
+        }
+    }
+
     /// Keeps the first `limit` images of each split, for quick runs.
     pub fn limit(mut self, limit: Option<usize>) -> Self {
         if let Some(limit) = limit {

@@ -35,14 +35,11 @@ pub fn load_png_folders(root: &Path) -> Result<MnistData> {
         );
         splits.push(items);
     }
-    let test = splits.pop().unwrap_or_default();
-    let train = splits.pop().unwrap_or_default();
-    Ok(MnistData {
-        train,
-        test,
-        plan: DataPlan::PngFolders,
+    Ok(MnistData::from_splits(
+        splits,
+        DataPlan::PngFolders,
         datasets,
-    })
+    ))
 }
 
 /// The PNG files of one split folder, and what else it holds (for refusals).

@@ -254,14 +254,11 @@ pub(super) fn load_idx_files(paths: &[PathBuf]) -> Result<MnistData> {
         name(test_images),
         name(test_labels)
     );
-    let test = splits.pop().unwrap_or_default();
-    let train = splits.pop().unwrap_or_default();
-    Ok(MnistData {
-        train,
-        test,
-        plan: DataPlan::DatasetIdx,
+    Ok(MnistData::from_splits(
+        splits,
+        DataPlan::DatasetIdx,
         datasets,
-    })
+    ))
 }
 
 #[cfg(test)]

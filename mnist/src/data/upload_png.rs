@@ -161,14 +161,11 @@ pub(super) fn load_png_tree(root: &Path) -> Result<MnistData> {
         datasets.insert(dataset_name(&folder), digests.record(layout));
         splits.push(items);
     }
-    let test = splits.pop().unwrap_or_default();
-    let train = splits.pop().unwrap_or_default();
-    Ok(MnistData {
-        train,
-        test,
-        plan: DataPlan::DatasetPng,
+    Ok(MnistData::from_splits(
+        splits,
+        DataPlan::DatasetPng,
         datasets,
-    })
+    ))
 }
 
 #[cfg(test)]
