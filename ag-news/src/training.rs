@@ -8,11 +8,11 @@ use burn::train::metric::{AccuracyMetric, LossMetric};
 use module_kit::settings::{Optimizer, Schedule};
 use train_kit::artifact::{write_atomic, write_json_atomic};
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
-use train_kit::curves::{EpochCurves, draw_classification_chart};
+use train_kit::finish::TrainedRun;
 use train_kit::loader::EpochLoader;
 use train_kit::resume::TrainingSession;
 use train_kit::runner::{launch, learner};
-use train_kit::save::{RunInfo, save_run};
+use train_kit::save::RunInfo;
 
 use crate::config::{AgNewsConfig, AgNewsOptions};
 use crate::data::{
@@ -97,11 +97,7 @@ pub fn train(run: &TrainRun<AgNewsOptions>) -> Result<()> {
     let model = launch(training, learner)?;
     let training_seconds = started.elapsed().as_secs_f64();
 
-    let stage = session.stage()?;
-
-    let curves = EpochCurves::read(stage.path(), &["Loss", "Accuracy"])?;
-    println!("{}", curves.summary);
-    draw_classification_chart(stage.path(), "AG News training", &curves)?;
+    let trained = TrainedRun::classifier(session, "AG News training")?;
     let device = run.device.clone().inner();
     let evaluation = evaluate(
         &model,
@@ -110,10 +106,10 @@ pub fn train(run: &TrainRun<AgNewsOptions>) -> Result<()> {
         split.plan.clone(),
         &device,
     )?;
-    write_atomic(&stage.path().join(VOCAB_JSON), &vocab_json)?;
+    write_atomic(&trained.stage.path().join(VOCAB_JSON), &vocab_json)?;
     if let DataPlan::SingleFileSplit { .. } | DataPlan::DatasetSplit { .. } = split.plan {
         let rows: Vec<usize> = split.evaluation.iter().map(|item| item.row).collect();
-        write_json_atomic(&stage.path().join("evaluation_rows.json"), &rows)?;
+        write_json_atomic(&trained.stage.path().join("evaluation_rows.json"), &rows)?;
     }
 
     let config = AgNewsConfig {
@@ -121,14 +117,7 @@ pub fn train(run: &TrainRun<AgNewsOptions>) -> Result<()> {
         training: settings.clone(),
     };
     let info = RunInfo::new(run, started, split.datasets);
-    let (report, destination) = save_run(
-        (session, stage),
-        model,
-        &config,
-        info,
-        curves.summary.epochs,
-        evaluation,
-    )?;
+    let (report, destination) = trained.save(model, &config, info, evaluation)?;
     println!(
         "ag-news: accuracy {:.2}% (loss {:.4}) on {} evaluation articles; trained in {training_seconds:.0} s; artifacts in {}",
         report.evaluation.accuracy * 100.0,

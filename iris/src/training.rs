@@ -7,12 +7,12 @@ use anyhow::{Result, bail};
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use module_kit::settings::{Optimizer, Schedule};
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
-use train_kit::curves::{EpochCurves, draw_classification_chart};
 use train_kit::dataset::{DatasetRecords, announce, dataset_name};
+use train_kit::finish::TrainedRun;
 use train_kit::loader::EpochLoader;
 use train_kit::resume::TrainingSession;
 use train_kit::runner::{launch, learner};
-use train_kit::save::{RunInfo, save_run};
+use train_kit::save::RunInfo;
 
 use crate::config::{IrisConfig, IrisOptions};
 use crate::data::{
@@ -101,11 +101,7 @@ pub fn train(run: &TrainRun<IrisOptions>) -> Result<()> {
     let learner = learner(model, settings, settings.epochs * steps_per_epoch)?;
     let model = launch(training, learner)?;
 
-    let stage = session.stage()?;
-
-    let curves = EpochCurves::read(stage.path(), &["Loss", "Accuracy"])?;
-    println!("{}", curves.summary);
-    draw_classification_chart(stage.path(), "Iris training", &curves)?;
+    let trained = TrainedRun::classifier(session, "Iris training")?;
     let device = run.device.clone().inner();
     let evaluation = evaluate(&model, &preprocessing, &valid_items, &device)?;
 
@@ -115,15 +111,7 @@ pub fn train(run: &TrainRun<IrisOptions>) -> Result<()> {
         training: settings.clone(),
     };
     let info = RunInfo::new(run, started, datasets);
-    let epochs_run = curves.summary.epochs;
-    let (report, destination) = save_run(
-        (session, stage),
-        model,
-        &config,
-        info,
-        epochs_run,
-        evaluation,
-    )?;
+    let (report, destination) = trained.save(model, &config, info, evaluation)?;
     let evaluation = &report.evaluation;
     println!(
         "iris: validation accuracy {:.2}% (loss {:.4}) on {} flowers; artifacts in {}",

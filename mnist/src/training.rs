@@ -7,11 +7,11 @@ use anyhow::Result;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
 use module_kit::settings::{Optimizer, Schedule};
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
-use train_kit::curves::{EpochCurves, draw_classification_chart};
+use train_kit::finish::TrainedRun;
 use train_kit::loader::EpochLoader;
 use train_kit::resume::TrainingSession;
 use train_kit::runner::{launch, learner};
-use train_kit::save::{RunInfo, save_run};
+use train_kit::save::RunInfo;
 
 use crate::config::{MnistConfig, MnistOptions};
 use crate::data::{MnistBatch, MnistBatcher, RandomShift, load, load_datasets};
@@ -98,11 +98,7 @@ pub fn train(run: &TrainRun<MnistOptions>) -> Result<()> {
     let model = launch(training, learner)?;
     let training_seconds = training_started.elapsed().as_secs_f64();
 
-    let stage = session.stage()?;
-
-    let curves = EpochCurves::read(stage.path(), &["Loss", "Accuracy"])?;
-    println!("{}", curves.summary);
-    draw_classification_chart(stage.path(), "MNIST training", &curves)?;
+    let trained = TrainedRun::classifier(session, "MNIST training")?;
     let device = run.device.clone().inner();
     let evaluation = evaluate(&model, &normalization, &data.test, data.plan, &device)?;
 
@@ -112,15 +108,8 @@ pub fn train(run: &TrainRun<MnistOptions>) -> Result<()> {
         training: settings.clone(),
     };
     let info = RunInfo::new(run, started, data.datasets.clone());
-    let epochs_run = curves.summary.epochs;
-    let (report, destination) = save_run(
-        (session, stage),
-        model,
-        &config,
-        info,
-        epochs_run,
-        evaluation,
-    )?;
+    let epochs_run = trained.epochs();
+    let (report, destination) = trained.save(model, &config, info, evaluation)?;
     let images = (data.train.len() + data.test.len()) * epochs_run;
     println!(
         "mnist: {epochs_run} epochs in {training_seconds:.0} s ({:.0} images/s, training and \

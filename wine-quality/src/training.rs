@@ -8,15 +8,14 @@ use burn::nn::loss::{MseLoss, Reduction};
 use burn::train::RegressionOutput;
 use burn::train::metric::LossMetric;
 use module_kit::settings::{Optimizer, Schedule};
-use train_kit::artifact::StagedDir;
 use train_kit::cli::{TrainAlgorithm, TrainDefaults, TrainRun};
-use train_kit::curves::EpochCurves;
 use train_kit::dataset::{DatasetRecords, announce, dataset_name};
+use train_kit::finish::TrainedRun;
 use train_kit::loader::EpochLoader;
 use train_kit::plot::{Panel, PanelKind, Series, draw_png};
 use train_kit::resume::TrainingSession;
 use train_kit::runner::{launch, learner};
-use train_kit::save::{RunInfo, save_run};
+use train_kit::save::RunInfo;
 
 use crate::config::{WineConfig, WineOptions};
 use crate::data::{
@@ -133,15 +132,12 @@ pub fn train(run: &TrainRun<WineOptions>) -> Result<()> {
     let learner = learner(model, settings, settings.epochs * steps_per_epoch + 1)?;
     let model = launch(training, learner)?;
 
-    let stage = session.stage()?;
-
-    let curves = EpochCurves::read(stage.path(), &["Loss"])?;
-    println!("{}", curves.summary);
+    let trained = TrainedRun::stage(session, &["Loss"])?;
     let device = run.device.clone().inner();
     let evaluation = evaluate(&model, &preprocessing, target, &splits, &device)?;
     let test_predictions =
         predicted_qualities(&model, &preprocessing, target, &splits.test, &device)?;
-    draw_charts(&stage, &curves, &splits.test, &test_predictions)?;
+    draw_charts(&trained, &splits.test, &test_predictions)?;
 
     let config = WineConfig {
         model: model_config,
@@ -150,14 +146,7 @@ pub fn train(run: &TrainRun<WineOptions>) -> Result<()> {
         training: settings.clone(),
     };
     let info = RunInfo::new(run, started, datasets);
-    let (report, destination) = save_run(
-        (session, stage),
-        model,
-        &config,
-        info,
-        curves.summary.epochs,
-        evaluation,
-    )?;
+    let (report, destination) = trained.save(model, &config, info, evaluation)?;
     let test = &report.evaluation.test;
     let baseline = &report.evaluation.mean_predictor;
     println!(
@@ -175,12 +164,8 @@ pub fn train(run: &TrainRun<WineOptions>) -> Result<()> {
     Ok(())
 }
 
-fn draw_charts(
-    stage: &StagedDir,
-    curves: &EpochCurves,
-    test: &[WineItem],
-    predictions: &[f32],
-) -> Result<()> {
+fn draw_charts(trained: &TrainedRun, test: &[WineItem], predictions: &[f32]) -> Result<()> {
+    let (stage, curves) = (&trained.stage, &trained.curves);
     let loss = Panel {
         title: "Loss".into(),
         x_label: "epoch".into(),

@@ -12,7 +12,8 @@
 //!   where the resume tests kill a run;
 //! - [`epoch_log`], [`curves`], [`plot`]: one line per epoch, the curves, the charts;
 //! - [`evaluation`]: a classifier's accuracy, loss and confusion matrix;
-//! - [`save`]: `model.bpk` with deterministic bytes, `config.json`, `metrics.json`.
+//! - [`save`]: `model.bpk` with deterministic bytes, `config.json`, `metrics.json`;
+//! - [`finish`]: the end every run shares: the artifacts staged, the curves read, the save.
 
 pub mod artifact;
 pub mod classifier;
@@ -22,6 +23,7 @@ pub mod dataset;
 pub mod download;
 pub mod epoch_log;
 pub mod evaluation;
+pub mod finish;
 pub mod interrupt;
 pub mod loader;
 pub mod paths;
