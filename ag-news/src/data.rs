@@ -9,12 +9,11 @@ use anyhow::{Context, Result, anyhow, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
-use train_kit::classifier::ClassBatch;
+use train_kit::classifier::{ClassBatch, hold_out};
 use train_kit::dataset::{
     DatasetRecords, announce, dataset_name, first_line_preview, is_gzip, read_dataset, unrecognized,
 };
 use train_kit::download::{Checksum, RemoteFile};
-use train_kit::split::stratified_split;
 
 use crate::config::AgNewsOptions;
 use crate::input::{CLASSES, TokenBatch, model_input};
@@ -205,17 +204,7 @@ fn is_header(record: &csv::StringRecord) -> bool {
 
 /// The seeded, stratified 80/20 split of one file: (training, evaluation).
 pub fn single_file_split(items: Vec<AgNewsItem>, seed: u64) -> (Vec<AgNewsItem>, Vec<AgNewsItem>) {
-    let mut parts = stratified_split(
-        items,
-        |item| item.label,
-        &[1.0 - EVALUATION_FRACTION, EVALUATION_FRACTION],
-        seed,
-    )
-    .into_iter();
-    (
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or_default(),
-    )
+    hold_out(items, |item| item.label, EVALUATION_FRACTION, seed)
 }
 
 /// The training and evaluation articles, and what they are.

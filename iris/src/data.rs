@@ -9,12 +9,11 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use module_kit::standardize::Standardizer;
 use serde::{Deserialize, Serialize};
-use train_kit::classifier::ClassBatch;
+use train_kit::classifier::{ClassBatch, hold_out};
 use train_kit::dataset::{
     DatasetBytes, FileDigests, as_text, first_line_preview, read_dataset, split_csv, unrecognized,
 };
 use train_kit::download::{Checksum, RemoteFile};
-use train_kit::split::stratified_split;
 
 use crate::input::{CLASSES, FEATURES, IrisInput, model_input};
 
@@ -253,15 +252,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(IrisLayout, Vec<IrisItem>)> {
 
 /// The seeded, stratified 80/20 train/validation split.
 pub fn split(items: Vec<IrisItem>, seed: u64) -> (Vec<IrisItem>, Vec<IrisItem>) {
-    let mut parts = stratified_split(
-        items,
-        |item| item.label,
-        &[1.0 - VALIDATION_FRACTION, VALIDATION_FRACTION],
-        seed,
-    );
-    let valid = parts.pop().unwrap_or_default();
-    let train = parts.pop().unwrap_or_default();
-    (train, valid)
+    hold_out(items, |item| item.label, VALIDATION_FRACTION, seed)
 }
 
 /// Standardisation statistics of a (training) split.

@@ -6,7 +6,7 @@
 //!   directories written whole or not at all;
 //! - [`split`]: seeded, stratified splits;
 //! - [`runner`]: burn's learner with the recorded optimiser and schedule, the supervised steps;
-//! - [`classifier`]: what the classifiers' runs share: their batches;
+//! - [`classifier`]: what the classifiers' runs share: the share held out, their batches;
 //! - [`loader`], [`resume`], [`interrupt`]: epochs drawn from `(seed, epoch)` alone, the
 //!   working directory with a checkpoint per epoch that `--resume` continues, and the points
 //!   where the resume tests kill a run;
