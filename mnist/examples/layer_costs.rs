@@ -172,18 +172,22 @@ fn milliseconds<T>(mut f: impl FnMut() -> T) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0 / REPEATS as f64
 }
 
+/// `[BATCH, channels, 28, 28]` standard normal values.
+fn random_images(channels: usize, device: &Device) -> Tensor<4> {
+    Tensor::random(
+        [BATCH, channels, 28, 28],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    )
+}
+
 /// One layer's forward pass, boxed so different layers fit one list.
 type Layer<'a> = Box<dyn Fn(Tensor<4>) -> Tensor<4> + 'a>;
 
 /// Forward plus backward of single layers on `[64, 32, 28, 28]`, on the autodiff device.
 fn layer_costs(device: &Device) {
     let autodiff = device.clone().autodiff();
-    let x = Tensor::<4>::random(
-        [BATCH, 32, 28, 28],
-        Distribution::Normal(0.0, 1.0),
-        &autodiff,
-    )
-    .require_grad();
+    let x = random_images(32, &autodiff).require_grad();
     let conv = Conv2dConfig::new([32, 32], [3, 3])
         .with_padding(PaddingConfig2d::Same)
         .with_bias(false)
@@ -221,11 +225,7 @@ fn layer_costs(device: &Device) {
 /// Whole training steps (forward, cross-entropy, backward, Adam) on random images.
 fn architecture_costs(device: &Device) {
     let autodiff = device.clone().autodiff();
-    let images = Tensor::<4>::random(
-        [BATCH, 1, 28, 28],
-        Distribution::Normal(0.0, 1.0),
-        &autodiff,
-    );
+    let images = random_images(1, &autodiff);
     let labels: Vec<i64> = (0..BATCH as i64).map(|i| i % 10).collect();
     let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [BATCH]), &autodiff);
     let loss = CrossEntropyLossConfig::new().init(&autodiff);
