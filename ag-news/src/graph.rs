@@ -9,9 +9,7 @@
 use burn::tensor::Device;
 use inference_kernels::{Dense, Embedding, Record};
 use module_kit::artifacts::{Artifacts, LoadError, LoadedModel};
-use module_kit::graph::{
-    Forward, GraphError, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind,
-};
+use module_kit::graph::{Forward, GraphError, GraphInput, GraphSpec, LoadOn, TensorDesc};
 
 use crate::config::{AgNewsConfig, AgNewsModuleConfig};
 use crate::input::model_input;
@@ -23,16 +21,8 @@ pub const VOCAB_JSON: &str = "vocab.json";
 /// Article texts in (UTF-8, one row each, padded with zero bytes), topic logits out.
 pub const GRAPH: GraphSpec = GraphSpec {
     name: "ag-news",
-    input: TensorDesc {
-        name: "text",
-        kind: TensorKind::U8,
-        shape: &[-1, -1],
-    },
-    output: TensorDesc {
-        name: "logits",
-        kind: TensorKind::F32,
-        shape: &[-1, 4],
-    },
+    input: TensorDesc::u8("text", &[-1, -1]),
+    output: TensorDesc::f32("logits", &[-1, 4]),
 };
 
 /// The texts of a batch as the graph's input: one zero-padded row of UTF-8 per article.
@@ -115,14 +105,13 @@ pub struct AgNewsKernels {
 impl Forward for AgNewsKernels {
     fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         let AgNewsModuleConfig { model, .. } = artifacts.config()?;
-        let record =
-            Record::parse(artifacts.model_bpk).map_err(|e| LoadError::Record(e.to_string()))?;
+        let record = Record::parse(artifacts.model_bpk).map_err(LoadError::record)?;
         let dim = model.embedding_dim;
         Ok(Self {
             embedding: Embedding::load(&record, "embedding", model.vocab_size, dim)
-                .map_err(|e| LoadError::Record(e.to_string()))?,
+                .map_err(LoadError::record)?,
             output: Dense::load(&record, "output", dim, model.num_classes)
-                .map_err(|e| LoadError::Record(e.to_string()))?,
+                .map_err(LoadError::record)?,
             tokenizer: load_tokenizer(artifacts)?,
         })
     }

@@ -3,50 +3,29 @@
 //! (what training evaluates and what a wasi-nn host runs for the named graph `iris`). The tests
 //! check that the two agree on the committed model.
 
-use burn::tensor::Device;
+use burn::tensor::Tensor;
 use inference_kernels::{Perceptron, Record};
-use module_kit::artifacts::{Artifacts, LoadError, LoadedModel};
+use module_kit::artifacts::{Artifacts, LoadError};
 use module_kit::graph::{
-    Forward, GraphError, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind,
+    BurnGraph, BurnNetwork, Forward, GraphError, GraphInput, GraphSpec, TensorDesc,
 };
 
 use crate::config::{IrisConfig, IrisModuleConfig};
+use crate::model::IrisModel;
 
 /// Standardised measurements in, class logits out.
 pub const GRAPH: GraphSpec = GraphSpec {
     name: "iris",
-    input: TensorDesc {
-        name: "features",
-        kind: TensorKind::F32,
-        shape: &[-1, 4],
-    },
-    output: TensorDesc {
-        name: "logits",
-        kind: TensorKind::F32,
-        shape: &[-1, 3],
-    },
+    input: TensorDesc::f32("features", &[-1, 4]),
+    output: TensorDesc::f32("logits", &[-1, 3]),
 };
 
-/// The trained network, loaded from its artifacts.
-#[derive(Debug)]
-pub struct IrisGraph {
-    loaded: LoadedModel<IrisConfig>,
-}
+/// The trained network on Burn, loaded from its artifacts.
+pub type IrisGraph = BurnGraph<IrisConfig, 2>;
 
-impl LoadOn for IrisGraph {
-    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, LoadError> {
-        LoadedModel::load_on(artifacts, device).map(|loaded| Self { loaded })
-    }
-}
-
-impl Forward for IrisGraph {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
-        Self::load_on(artifacts, Device::flex())
-    }
-
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
-        let features = module_kit::graph::f32_tensor(input, &self.loaded.device)?;
-        module_kit::graph::output_values(self.loaded.model.forward(features))
+impl BurnNetwork<2> for IrisModel {
+    fn forward_tensor(&self, features: Tensor<2>) -> Tensor<2> {
+        self.forward(features)
     }
 }
 
@@ -59,8 +38,7 @@ pub struct IrisKernels {
 impl Forward for IrisKernels {
     fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         let IrisModuleConfig { model, .. } = artifacts.config()?;
-        let record =
-            Record::parse(artifacts.model_bpk).map_err(|e| LoadError::Record(e.to_string()))?;
+        let record = Record::parse(artifacts.model_bpk).map_err(LoadError::record)?;
         let (features, hidden) = (model.num_features, model.hidden_size);
         let layers = Perceptron::load(
             &record,
@@ -70,7 +48,7 @@ impl Forward for IrisKernels {
                 ("output", hidden, model.num_classes),
             ],
         )
-        .map_err(|e| LoadError::Record(e.to_string()))?;
+        .map_err(LoadError::record)?;
         Ok(Self { layers })
     }
 

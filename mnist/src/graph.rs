@@ -4,54 +4,34 @@
 //! tests check that the two agree on the committed model.
 
 use burn::nn::BatchNormConfig;
-use burn::tensor::Device;
+use burn::tensor::Tensor;
 use inference_kernels::{
     BatchNorm, Conv2d, ConvShape, Dense, FeatureMap, Record, RecordError, relu,
 };
-use module_kit::artifacts::{Artifacts, LoadError, LoadedModel};
+use module_kit::artifacts::{Artifacts, LoadError};
 use module_kit::graph::{
-    Forward, GraphError, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind,
+    BurnGraph, BurnNetwork, Forward, GraphError, GraphInput, GraphSpec, TensorDesc,
 };
 
 use crate::config::{MnistConfig, MnistModuleConfig};
 use crate::input::{PIXELS, SIDE};
-use crate::model::{CONV_STRIDE, CONV1_KERNEL, CONV2_KERNEL, MnistModelConfig, conv_padding};
+use crate::model::{
+    CONV_STRIDE, CONV1_KERNEL, CONV2_KERNEL, MnistModel, MnistModelConfig, conv_padding,
+};
 
 /// Normalised grey levels in, digit logits out.
 pub const GRAPH: GraphSpec = GraphSpec {
     name: "mnist",
-    input: TensorDesc {
-        name: "image",
-        kind: TensorKind::F32,
-        shape: &[-1, 1, SIDE as i64, SIDE as i64],
-    },
-    output: TensorDesc {
-        name: "logits",
-        kind: TensorKind::F32,
-        shape: &[-1, 10],
-    },
+    input: TensorDesc::f32("image", &[-1, 1, SIDE as i64, SIDE as i64]),
+    output: TensorDesc::f32("logits", &[-1, 10]),
 };
 
-/// The trained network, loaded from its artifacts.
-#[derive(Debug)]
-pub struct MnistGraph {
-    loaded: LoadedModel<MnistConfig>,
-}
+/// The trained network on Burn, loaded from its artifacts.
+pub type MnistGraph = BurnGraph<MnistConfig, 4>;
 
-impl LoadOn for MnistGraph {
-    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, LoadError> {
-        LoadedModel::load_on(artifacts, device).map(|loaded| Self { loaded })
-    }
-}
-
-impl Forward for MnistGraph {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
-        Self::load_on(artifacts, Device::flex())
-    }
-
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
-        let images = module_kit::graph::f32_tensor(input, &self.loaded.device)?;
-        module_kit::graph::output_values(self.loaded.model.forward(images))
+impl BurnNetwork<4> for MnistModel {
+    fn forward_tensor(&self, images: Tensor<4>) -> Tensor<2> {
+        self.forward(images)
     }
 }
 
@@ -117,9 +97,8 @@ impl MnistKernels {
 impl Forward for MnistKernels {
     fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         let MnistModuleConfig { model, .. } = artifacts.config()?;
-        let record =
-            Record::parse(artifacts.model_bpk).map_err(|e| LoadError::Record(e.to_string()))?;
-        Self::from_record(&record, &model).map_err(|e| LoadError::Record(e.to_string()))
+        let record = Record::parse(artifacts.model_bpk).map_err(LoadError::record)?;
+        Self::from_record(&record, &model).map_err(LoadError::record)
     }
 
     fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {

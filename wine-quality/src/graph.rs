@@ -3,51 +3,30 @@
 //! (what training evaluates and what a wasi-nn host runs for the named graph `wine-quality`).
 //! The tests check that the two agree on the committed model.
 
-use burn::tensor::Device;
+use burn::tensor::Tensor;
 use inference_kernels::{Perceptron, Record};
-use module_kit::artifacts::{Artifacts, LoadError, LoadedModel};
+use module_kit::artifacts::{Artifacts, LoadError};
 use module_kit::graph::{
-    Forward, GraphError, GraphInput, GraphSpec, LoadOn, TensorDesc, TensorKind,
+    BurnGraph, BurnNetwork, Forward, GraphError, GraphInput, GraphSpec, TensorDesc,
 };
 
 use crate::config::{WineConfig, WineModuleConfig};
 use crate::input::NUM_INPUTS;
+use crate::model::WineModel;
 
 /// Standardised measurements and the type flag in, the standardised quality out.
 pub const GRAPH: GraphSpec = GraphSpec {
     name: "wine-quality",
-    input: TensorDesc {
-        name: "features",
-        kind: TensorKind::F32,
-        shape: &[-1, NUM_INPUTS as i64],
-    },
-    output: TensorDesc {
-        name: "scaled_quality",
-        kind: TensorKind::F32,
-        shape: &[-1, 1],
-    },
+    input: TensorDesc::f32("features", &[-1, NUM_INPUTS as i64]),
+    output: TensorDesc::f32("scaled_quality", &[-1, 1]),
 };
 
-/// The trained network, loaded from its artifacts.
-#[derive(Debug)]
-pub struct WineGraph {
-    loaded: LoadedModel<WineConfig>,
-}
+/// The trained network on Burn, loaded from its artifacts.
+pub type WineGraph = BurnGraph<WineConfig, 2>;
 
-impl LoadOn for WineGraph {
-    fn load_on(artifacts: &Artifacts<'_>, device: Device) -> Result<Self, LoadError> {
-        LoadedModel::load_on(artifacts, device).map(|loaded| Self { loaded })
-    }
-}
-
-impl Forward for WineGraph {
-    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
-        Self::load_on(artifacts, Device::flex())
-    }
-
-    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
-        let features = module_kit::graph::f32_tensor(input, &self.loaded.device)?;
-        module_kit::graph::output_values(self.loaded.model.forward(features))
+impl BurnNetwork<2> for WineModel {
+    fn forward_tensor(&self, features: Tensor<2>) -> Tensor<2> {
+        self.forward(features)
     }
 }
 
@@ -60,8 +39,7 @@ pub struct WineKernels {
 impl Forward for WineKernels {
     fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
         let WineModuleConfig { model, .. } = artifacts.config()?;
-        let record =
-            Record::parse(artifacts.model_bpk).map_err(|e| LoadError::Record(e.to_string()))?;
+        let record = Record::parse(artifacts.model_bpk).map_err(LoadError::record)?;
         let hidden = model.hidden_size;
         let layers = Perceptron::load(
             &record,
@@ -72,7 +50,7 @@ impl Forward for WineKernels {
                 ("output", hidden, 1),
             ],
         )
-        .map_err(|e| LoadError::Record(e.to_string()))?;
+        .map_err(LoadError::record)?;
         Ok(Self { layers })
     }
 

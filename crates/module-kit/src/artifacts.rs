@@ -41,6 +41,13 @@ pub enum LoadError {
     Record(String),
 }
 
+impl LoadError {
+    /// The kernels' error reading `model.bpk`, for `map_err`.
+    pub fn record(error: impl std::fmt::Display) -> Self {
+        LoadError::Record(error.to_string())
+    }
+}
+
 /// The files every inference module embeds; an algorithm may add its own (AG News' vocabulary).
 pub const EMBEDDED_FILES: [&str; 3] = ["model.bpk", "config.json", "metrics.json"];
 

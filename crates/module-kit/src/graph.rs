@@ -95,6 +95,26 @@ pub struct TensorDesc {
     pub shape: &'static [i64],
 }
 
+impl TensorDesc {
+    /// An F32 tensor of this shape.
+    pub const fn f32(name: &'static str, shape: &'static [i64]) -> Self {
+        Self {
+            name,
+            kind: TensorKind::F32,
+            shape,
+        }
+    }
+
+    /// A U8 tensor of this shape.
+    pub const fn u8(name: &'static str, shape: &'static [i64]) -> Self {
+        Self {
+            name,
+            kind: TensorKind::U8,
+            shape,
+        }
+    }
+}
+
 /// What a named graph takes and gives: one input tensor and one F32 output of
 /// `output_columns` values per input row. A host also gives output 1, [`IDENTITY_OUTPUT`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +290,49 @@ pub fn f32_tensor<const D: usize>(
     ))
 }
 
+/// A Burn network from one F32 tensor of rank `D` to rows of outputs: what [`BurnGraph`]
+/// runs. Each algorithm's model implements it with its own `forward`.
+#[cfg(feature = "burn")]
+pub trait BurnNetwork<const D: usize> {
+    fn forward_tensor(&self, input: burn::tensor::Tensor<D>) -> burn::tensor::Tensor<2>;
+}
+
+/// An embedded network on Burn, loaded from its artifacts, whose graph input is one F32
+/// tensor of rank `D`: what training evaluates and what a wasi-nn host runs for the named
+/// graph. The same for every algorithm whose input is numbers (AG News' starts at text).
+#[cfg(feature = "burn")]
+#[derive(Debug)]
+pub struct BurnGraph<C: crate::artifacts::ArtifactConfig, const D: usize> {
+    loaded: crate::artifacts::LoadedModel<C>,
+}
+
+#[cfg(feature = "burn")]
+impl<C, const D: usize> LoadOn for BurnGraph<C, D>
+where
+    C: crate::artifacts::ArtifactConfig,
+    C::Model: BurnNetwork<D>,
+{
+    fn load_on(artifacts: &Artifacts<'_>, device: burn::tensor::Device) -> Result<Self, LoadError> {
+        crate::artifacts::LoadedModel::load_on(artifacts, device).map(|loaded| Self { loaded })
+    }
+}
+
+#[cfg(feature = "burn")]
+impl<C, const D: usize> Forward for BurnGraph<C, D>
+where
+    C: crate::artifacts::ArtifactConfig,
+    C::Model: BurnNetwork<D>,
+{
+    fn load(artifacts: &Artifacts<'static>, _spec: &GraphSpec) -> Result<Self, LoadError> {
+        Self::load_on(artifacts, burn::tensor::Device::flex())
+    }
+
+    fn forward(&self, input: GraphInput) -> Result<Vec<f32>, GraphError> {
+        let input = f32_tensor(input, &self.loaded.device)?;
+        output_values(self.loaded.model.forward_tensor(input))
+    }
+}
+
 /// A network's output tensor as row-major values.
 #[cfg(feature = "burn")]
 pub fn output_values<const D: usize>(
@@ -285,11 +348,7 @@ pub fn output_values<const D: usize>(
 mod tests {
     use super::*;
 
-    const DESC: TensorDesc = TensorDesc {
-        name: "features",
-        kind: TensorKind::F32,
-        shape: &[-1, 2],
-    };
+    const DESC: TensorDesc = TensorDesc::f32("features", &[-1, 2]);
 
     #[test]
     fn a_tensor_round_trips_through_its_bytes() {

@@ -146,20 +146,12 @@ impl HostGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::{TensorDesc, TensorKind};
+    use crate::graph::TensorDesc;
 
     const SPEC: GraphSpec = GraphSpec {
         name: "iris",
-        input: TensorDesc {
-            name: "features",
-            kind: TensorKind::F32,
-            shape: &[-1, 4],
-        },
-        output: TensorDesc {
-            name: "logits",
-            kind: TensorKind::F32,
-            shape: &[-1, 3],
-        },
+        input: TensorDesc::f32("features", &[-1, 4]),
+        output: TensorDesc::f32("logits", &[-1, 3]),
     };
 
     #[test]
