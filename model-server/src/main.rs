@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use crate::options::{Limits, Options, RunOptions, mib_bytes, parse_model_limit};
-use crate::repository::Repository;
+use crate::repository::{Repository, Settings};
 use crate::sandbox::Sandbox;
 
 /// Instance slots per worker (see `serve`).
@@ -110,14 +110,14 @@ async fn serve(options: &Options) -> Result<()> {
         Sandbox::new(slots, mib_bytes(options.resident_mib), options.profiler)?.with_graphs(graphs);
     sandbox.start_epoch_ticker();
     let cache_dir = options.cache_dir.clone().or_else(default_cache_dir);
-    let repository = Arc::new(Repository::new(
-        sandbox,
-        options.models.clone(),
+    let settings = Settings {
+        dir: options.models.clone(),
         cache_dir,
-        !options.no_preinit,
+        preinit: !options.no_preinit,
         default_limits,
         model_limits,
-    ));
+    };
+    let repository = Arc::new(Repository::new(sandbox, settings));
     repository.scan()?;
     let state = Arc::new(api::AppState {
         repository: repository.clone(),

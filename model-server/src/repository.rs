@@ -68,15 +68,25 @@ pub(crate) struct IndexRow {
     pub(crate) reason: String,
 }
 
+/// Where the models are found and how they are loaded, as the server was started.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// The models directory.
+    pub(crate) dir: PathBuf,
+    /// Where compiled code is kept between starts, if anywhere.
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Whether modules are pre-initialised.
+    pub(crate) preinit: bool,
+    pub(crate) default_limits: Limits,
+    /// Limits of the models given their own.
+    pub(crate) model_limits: BTreeMap<String, Limits>,
+}
+
 /// Every model the server knows, by name.
 #[derive(Debug)]
 pub(crate) struct Repository {
     sandbox: Sandbox,
-    dir: PathBuf,
-    cache_dir: Option<PathBuf>,
-    preinit: bool,
-    default_limits: Limits,
-    model_limits: BTreeMap<String, Limits>,
+    settings: Settings,
     entries: RwLock<BTreeMap<String, Entry>>,
     /// Loads one at a time: they compile with every core already.
     loading: std::sync::Mutex<()>,
@@ -110,21 +120,10 @@ impl Repository {
         self.sandbox.graphs()
     }
 
-    pub(crate) fn new(
-        sandbox: Sandbox,
-        dir: PathBuf,
-        cache_dir: Option<PathBuf>,
-        preinit: bool,
-        default_limits: Limits,
-        model_limits: BTreeMap<String, Limits>,
-    ) -> Self {
+    pub(crate) fn new(sandbox: Sandbox, settings: Settings) -> Self {
         Self {
             sandbox,
-            dir,
-            cache_dir,
-            preinit,
-            default_limits,
-            model_limits,
+            settings,
             entries: RwLock::new(BTreeMap::new()),
             loading: std::sync::Mutex::new(()),
         }
@@ -137,10 +136,10 @@ impl Repository {
     /// The module files of the models directory, by model name.
     pub(crate) fn scan(&self) -> Result<BTreeMap<String, PathBuf>> {
         let mut found = BTreeMap::new();
-        let entries = std::fs::read_dir(&self.dir).map_err(|e| {
+        let entries = std::fs::read_dir(&self.settings.dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot read the models directory {}: {e}",
-                self.dir.display()
+                self.settings.dir.display()
             )
         })?;
         for entry in entries.flatten() {
@@ -158,7 +157,7 @@ impl Repository {
         if found.is_empty() {
             bail!(
                 "no *.wasm in the models directory {}; build the modules with `cargo xtask wasm`",
-                self.dir.display()
+                self.settings.dir.display()
             );
         }
         Ok(found
@@ -235,18 +234,19 @@ impl Repository {
     }
 
     fn limits_of(&self, name: &str) -> Limits {
-        self.model_limits
+        self.settings
+            .model_limits
             .get(name)
             .copied()
-            .unwrap_or(self.default_limits)
+            .unwrap_or(self.settings.default_limits)
     }
 
     fn prepare(&self, name: &str, file: &Path, limits: Limits) -> Result<Model> {
         let compiled = compile::compile(
             &self.sandbox,
             file,
-            self.cache_dir.as_deref(),
-            self.preinit,
+            self.settings.cache_dir.as_deref(),
+            self.settings.preinit,
             &limits,
         )?;
         let pre = self.sandbox.prepare(&compiled.module)?;
@@ -328,23 +328,15 @@ mod tests {
 
     #[test]
     fn module_files_are_named_after_their_algorithm() {
-        assert_eq!(
-            model_name(Path::new("d/iris-inference.wasm")).as_deref(),
-            Some("iris")
-        );
-        assert_eq!(
-            model_name(Path::new("d/wine-quality-inference.wasm")).as_deref(),
-            Some("wine-quality")
-        );
-        assert_eq!(
-            model_name(Path::new("d/iris-inference-named.wasm")).as_deref(),
-            Some("iris-named")
-        );
-        assert_eq!(
-            model_name(Path::new("d/loop.wasm")).as_deref(),
-            Some("loop")
-        );
-        assert_eq!(model_name(Path::new("d/iris.cwasm")), None);
-        assert_eq!(model_name(Path::new("d/a b.wasm")), None);
+        for (file, name) in [
+            ("d/iris-inference.wasm", Some("iris")),
+            ("d/wine-quality-inference.wasm", Some("wine-quality")),
+            ("d/iris-inference-named.wasm", Some("iris-named")),
+            ("d/loop.wasm", Some("loop")),
+            ("d/iris.cwasm", None),
+            ("d/a b.wasm", None),
+        ] {
+            assert_eq!(model_name(Path::new(file)).as_deref(), name, "{file}");
+        }
     }
 }
