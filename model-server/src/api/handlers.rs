@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::json;
 
 use super::bodies::{
@@ -71,36 +72,40 @@ fn ready_model(state: &AppState, name: &str) -> Result<Arc<Model>, ApiError> {
     }
 }
 
-fn check_version(name: &str, version: &str) -> Result<(), ApiError> {
-    if version == VERSION {
-        return Ok(());
+/// A model's endpoint path: `/v2/models/{name}…` or `/v2/models/{name}/versions/{version}…`.
+#[derive(Debug, Deserialize)]
+pub(super) struct ModelPath {
+    name: String,
+    version: Option<String>,
+}
+
+impl ModelPath {
+    /// The model's name, once a version in the path is found to be the one served.
+    fn name(self) -> Result<String, ApiError> {
+        match self.version {
+            Some(version) if version != VERSION => Err(ApiError::NoSuchVersion {
+                name: self.name,
+                version,
+            }),
+            _ => Ok(self.name),
+        }
     }
-    Err(ApiError::NoSuchVersion {
-        name: name.to_owned(),
-        version: version.to_owned(),
-    })
 }
 
 pub(super) async fn model_metadata(
     State(state): State<Shared>,
-    Path(name): Path<String>,
+    Path(path): Path<ModelPath>,
 ) -> Result<Response, ApiError> {
+    let name = path.name()?;
     let model = ready_model(&state, &name)?;
     Ok(axum::Json(model.metadata.clone()).into_response())
 }
 
-pub(super) async fn model_metadata_version(
-    state: State<Shared>,
-    Path((name, version)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    check_version(&name, &version)?;
-    model_metadata(state, Path(name)).await
-}
-
 pub(super) async fn model_ready(
     State(state): State<Shared>,
-    Path(name): Path<String>,
+    Path(path): Path<ModelPath>,
 ) -> Result<Response, ApiError> {
+    let name = path.name()?;
     let ready = match state.repository.state(&name) {
         Some(ModelState::Ready(_)) => true,
         Some(ModelState::Unavailable(_)) => false,
@@ -114,20 +119,13 @@ pub(super) async fn model_ready(
     Ok((status, axum::Json(json!({ "name": name, "ready": ready }))).into_response())
 }
 
-pub(super) async fn model_ready_version(
-    state: State<Shared>,
-    Path((name, version)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    check_version(&name, &version)?;
-    model_ready(state, Path(name)).await
-}
-
 pub(super) async fn infer(
     State(state): State<Shared>,
-    Path(name): Path<String>,
+    Path(path): Path<ModelPath>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let name = path.name()?;
     let model = ready_model(&state, &name)?;
     let mut args = vec!["--oip".to_owned()];
     if let Some(length) = headers.get(HEADER_LENGTH) {
@@ -140,16 +138,6 @@ pub(super) async fn infer(
         args.push(length.to_string());
     }
     answer(&state, &model, args, body, oip_response).await
-}
-
-pub(super) async fn infer_version(
-    state: State<Shared>,
-    Path((name, version)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    check_version(&name, &version)?;
-    infer(state, Path(name), headers, body).await
 }
 
 /// `POST /models/{name}`: the body is the module's own JSON input (what the command line

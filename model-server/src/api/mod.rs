@@ -20,15 +20,14 @@ use std::sync::atomic::AtomicBool;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use tokio::sync::Semaphore;
 
 use crate::metrics::Metrics;
 use crate::repository::Repository;
 use handlers::{
-    graphs, infer, infer_version, live, metrics, model_metadata, model_metadata_version,
-    model_ready, model_ready_version, not_found, plain, ready, repository_index, repository_load,
-    repository_unload, server_metadata,
+    graphs, infer, live, metrics, model_metadata, model_ready, not_found, plain, ready,
+    repository_index, repository_load, repository_unload, server_metadata,
 };
 
 /// What every handler shares.
@@ -47,28 +46,15 @@ type Shared = Arc<AppState>;
 /// The API; with `site` (`--web DIR`), the assembled browser page at `/` for every other path.
 pub(crate) fn router(state: Shared, max_body: usize, site: Option<&std::path::Path>) -> Router {
     // The routes that run a model: each answer is counted under it.
-    let runs = Router::new()
-        .route("/v2/models/{name}/infer", post(infer))
-        .route(
-            "/v2/models/{name}/versions/{version}/infer",
-            post(infer_version),
-        )
+    let runs = model_route("/infer", post(infer))
         .route("/models/{name}", post(plain))
         .route_layer(middleware::from_fn(layers::record_model));
     let api = Router::new()
         .route("/v2/health/live", get(live))
         .route("/v2/health/ready", get(ready))
         .route("/v2", get(server_metadata))
-        .route("/v2/models/{name}", get(model_metadata))
-        .route(
-            "/v2/models/{name}/versions/{version}",
-            get(model_metadata_version),
-        )
-        .route("/v2/models/{name}/ready", get(model_ready))
-        .route(
-            "/v2/models/{name}/versions/{version}/ready",
-            get(model_ready_version),
-        )
+        .merge(model_route("", get(model_metadata)))
+        .merge(model_route("/ready", get(model_ready)))
         .merge(runs)
         .route("/v2/repository/index", post(repository_index))
         .route("/v2/repository/models/{name}/load", post(repository_load))
@@ -92,4 +78,15 @@ pub(crate) fn router(state: Shared, max_body: usize, site: Option<&std::path::Pa
             layers::log_and_count,
         ))
         .with_state(state)
+}
+
+/// A model endpoint at both its paths: `/v2/models/{name}{tail}` and the one that names the
+/// version, `/v2/models/{name}/versions/{version}{tail}`.
+fn model_route(tail: &str, handler: MethodRouter<Shared>) -> Router<Shared> {
+    Router::new()
+        .route(&format!("/v2/models/{{name}}{tail}"), handler.clone())
+        .route(
+            &format!("/v2/models/{{name}}/versions/{{version}}{tail}"),
+            handler,
+        )
 }
