@@ -10,11 +10,15 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Instant;
 
+use ag_news::inference::AgNewsPredictor;
 use bytes::Bytes;
 use clap::Parser;
+use iris::inference::IrisPredictor;
+use mnist::inference::MnistPredictor;
 use module_kit::cli::{CliError, InferenceModel, run};
 use test_kit::malformed::{Case, cases};
 use test_kit::process::{same_answer, wasm_module};
+use wine_quality::inference::WinePredictor;
 
 use crate::compile::compile;
 use crate::options::{Limits, Options, Profiler};
@@ -203,38 +207,20 @@ fn shorten(text: &str) -> String {
     format!("{}... ({} bytes)", &text[..cut], text.len())
 }
 
-macro_rules! module_test {
-    ($test:ident, $crate_name:literal, $predictor:ty, $algorithm:literal $(, $extra:literal)*) => {
+/// One test per inference module: `test: predictor, algorithm (, files embedded beside it)`.
+macro_rules! module_tests {
+    ($($test:ident: $predictor:ty, $algorithm:literal $(, $extra:literal)*;)+) => {$(
         #[test]
         fn $test() {
             let model = module_kit::load_embedded!($predictor, $algorithm $(, $extra)*).unwrap();
-            check_module::<$predictor>($crate_name, &model);
+            check_module::<$predictor>(concat!($algorithm, "-inference"), &model);
         }
-    };
+    )+};
 }
 
-module_test!(
-    iris_refuses_or_answers_as_natively,
-    "iris-inference",
-    iris::inference::IrisPredictor,
-    "iris"
-);
-module_test!(
-    wine_quality_refuses_or_answers_as_natively,
-    "wine-quality-inference",
-    wine_quality::inference::WinePredictor,
-    "wine-quality"
-);
-module_test!(
-    mnist_refuses_or_answers_as_natively,
-    "mnist-inference",
-    mnist::inference::MnistPredictor,
-    "mnist"
-);
-module_test!(
-    ag_news_refuses_or_answers_as_natively,
-    "ag-news-inference",
-    ag_news::inference::AgNewsPredictor,
-    "ag-news",
-    "vocab.json"
-);
+module_tests! {
+    iris_refuses_or_answers_as_natively: IrisPredictor, "iris";
+    wine_quality_refuses_or_answers_as_natively: WinePredictor, "wine-quality";
+    mnist_refuses_or_answers_as_natively: MnistPredictor, "mnist";
+    ag_news_refuses_or_answers_as_natively: AgNewsPredictor, "ag-news", "vocab.json";
+}
