@@ -369,43 +369,30 @@ fn parse_args<M: InferenceModel>(args: &[OsString]) -> Result<Request, CliError>
             }
         }
     }
-    if oip_metadata {
-        return Ok(Request {
-            action: Action::OipMetadata,
-            output,
-        });
-    }
-    if oip {
+    let action = if oip_metadata {
+        Action::OipMetadata
+    } else if oip {
         if positional.as_deref().is_some_and(|p| p != "-") || json || info {
             return Err(bad_input::<M>(
                 "--oip reads its request from stdin (-) and takes no input argument, --json or --info",
             ));
         }
-        return Ok(Request {
-            action: Action::Oip { header_length },
-            output,
-        });
-    }
-    if header_length.is_some() {
+        Action::Oip { header_length }
+    } else if header_length.is_some() {
         return Err(bad_input::<M>(
             "--inference-header-content-length belongs to --oip",
         ));
-    }
-    if info {
-        return Ok(Request {
-            action: Action::Info,
-            output,
-        });
-    }
-    let source = match positional.as_deref() {
-        None => return Err(bad_input::<M>("no input given")),
-        Some("-") => InputSource::Stdin,
-        Some(text) => InputSource::Argument(text.to_owned()),
+    } else if info {
+        Action::Info
+    } else {
+        let source = match positional.as_deref() {
+            None => return Err(bad_input::<M>("no input given")),
+            Some("-") => InputSource::Stdin,
+            Some(text) => InputSource::Argument(text.to_owned()),
+        };
+        Action::Predict { source, json }
     };
-    Ok(Request {
-        action: Action::Predict { source, json },
-        output,
-    })
+    Ok(Request { action, output })
 }
 
 /// The file `--output` names: a UTF-8 path to a file, given once.

@@ -43,12 +43,7 @@ pub fn read_request(
         Inputs::Fields(_) => field_rows(&tensors)?,
         Inputs::Rows(spec) => array_rows(&tensors, spec)?,
     };
-    let binary_default = request
-        .parameters
-        .as_ref()
-        .and_then(|p| p.get("binary_data_output"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let binary_default = bool_parameter(&request.parameters, "binary_data_output", false);
     let outputs = requested_outputs(request.outputs, signature, binary_default)?;
     Ok(Request {
         inputs,
@@ -161,13 +156,17 @@ fn requested_outputs(
                         known.join(", ")
                     )
                 })?;
-            let binary = output
-                .parameters
-                .as_ref()
-                .and_then(|p| p.get("binary_data"))
-                .and_then(Value::as_bool)
-                .unwrap_or(binary_default);
+            let binary = bool_parameter(&output.parameters, "binary_data", binary_default);
             Ok((index, binary))
         })
         .collect()
+}
+
+/// A request's or an output's boolean parameter; `default` where it is absent or not a bool.
+fn bool_parameter(parameters: &Option<Map<String, Value>>, key: &str, default: bool) -> bool {
+    parameters
+        .as_ref()
+        .and_then(|p| p.get(key))
+        .and_then(Value::as_bool)
+        .unwrap_or(default)
 }
