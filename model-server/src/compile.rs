@@ -118,7 +118,9 @@ pub(crate) fn check_imports(wasm: &[u8]) -> Result<()> {
                             import.name
                         );
                     }
-                    if let Some(reason) = module_kit::wasi::refuse_import(import.module, import.name) {
+                    if let Some(reason) =
+                        module_kit::wasi::refuse_import(import.module, import.name)
+                    {
                         bail!("{reason}");
                     }
                 }
