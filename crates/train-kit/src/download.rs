@@ -246,14 +246,33 @@ mod tests {
         Box::leak(s.into_boxed_str())
     }
 
+    /// Port 9 (discard) on loopback refuses connections: a stand-in for no network.
+    const OFFLINE: &str = "http://127.0.0.1:9/data.csv";
+
+    /// `toy/data.csv` from `url`, pinned to `checksum`.
+    fn toy(url: &'static str, checksum: Checksum) -> RemoteFile {
+        RemoteFile {
+            relative_path: "toy/data.csv",
+            url,
+            checksum,
+        }
+    }
+
+    /// A data directory that already holds `toy/data.csv` with `bytes`.
+    fn data_dir_holding(bytes: &[u8]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("toy")).unwrap();
+        fs::write(dir.path().join("toy/data.csv"), bytes).unwrap();
+        dir
+    }
+
     #[test]
     fn downloads_a_missing_file_and_verifies_it() {
         let body: &'static [u8] = b"1,2,3\n";
-        let file = RemoteFile {
-            relative_path: "toy/data.csv",
-            url: leak(serve_once(body)),
-            checksum: Checksum::Sha256(leak(sha256_hex(body))),
-        };
+        let file = toy(
+            leak(serve_once(body)),
+            Checksum::Sha256(leak(sha256_hex(body))),
+        );
         let dir = tempfile::tempdir().unwrap();
         let verified = file.fetch(dir.path()).unwrap();
         assert_eq!(fs::read(&verified.path).unwrap(), body);
@@ -262,13 +281,10 @@ mod tests {
 
     #[test]
     fn refuses_a_download_with_the_wrong_checksum_and_leaves_nothing() {
-        let file = RemoteFile {
-            relative_path: "toy/data.csv",
-            url: leak(serve_once(b"tampered\n")),
-            checksum: Checksum::Sha256(
-                "0000000000000000000000000000000000000000000000000000000000000000",
-            ),
-        };
+        let file = toy(
+            leak(serve_once(b"tampered\n")),
+            Checksum::Sha256("0000000000000000000000000000000000000000000000000000000000000000"),
+        );
         let dir = tempfile::tempdir().unwrap();
         let message = format!("{:#}", file.fetch(dir.path()).unwrap_err());
         assert!(message.contains("not the expected 0000"), "{message}");
@@ -277,12 +293,7 @@ mod tests {
 
     #[test]
     fn offline_error_names_url_path_and_checksum() {
-        // Port 9 (discard) on loopback refuses connections: a stand-in for no network.
-        let file = RemoteFile {
-            relative_path: "toy/data.csv",
-            url: "http://127.0.0.1:9/data.csv",
-            checksum: Checksum::Sha256("abc123"),
-        };
+        let file = toy(OFFLINE, Checksum::Sha256("abc123"));
         let dir = tempfile::tempdir().unwrap();
         let message = format!("{:#}", file.fetch(dir.path()).unwrap_err());
         assert!(message.contains("http://127.0.0.1:9/data.csv"), "{message}");
@@ -292,14 +303,8 @@ mod tests {
 
     #[test]
     fn an_existing_file_with_the_wrong_bytes_is_rejected() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir_all(dir.path().join("toy")).unwrap();
-        fs::write(dir.path().join("toy/data.csv"), b"edited").unwrap();
-        let file = RemoteFile {
-            relative_path: "toy/data.csv",
-            url: "http://127.0.0.1:9/data.csv",
-            checksum: Checksum::Sha256(leak(sha256_hex(b"original"))),
-        };
+        let dir = data_dir_holding(b"edited");
+        let file = toy(OFFLINE, Checksum::Sha256(leak(sha256_hex(b"original"))));
         let message = format!("{:#}", file.fetch(dir.path()).unwrap_err());
         assert!(message.contains("not the expected"), "{message}");
         assert!(message.contains("Delete it"), "{message}");
@@ -307,14 +312,8 @@ mod tests {
 
     #[test]
     fn an_md5_pinned_file_is_verified_by_md5() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir_all(dir.path().join("toy")).unwrap();
-        fs::write(dir.path().join("toy/data.csv"), b"abc").unwrap();
-        let file = |md5| RemoteFile {
-            relative_path: "toy/data.csv",
-            url: "http://127.0.0.1:9/data.csv",
-            checksum: Checksum::Md5(md5),
-        };
+        let dir = data_dir_holding(b"abc");
+        let file = |md5| toy(OFFLINE, Checksum::Md5(md5));
         let verified = file("900150983cd24fb0d6963f7d28e17f72")
             .fetch(dir.path())
             .unwrap();
@@ -332,14 +331,8 @@ mod tests {
 
     #[test]
     fn an_existing_verified_file_is_used_as_is() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir_all(dir.path().join("toy")).unwrap();
-        fs::write(dir.path().join("toy/data.csv"), b"original").unwrap();
-        let file = RemoteFile {
-            relative_path: "toy/data.csv",
-            url: "http://127.0.0.1:9/data.csv",
-            checksum: Checksum::Sha256(leak(sha256_hex(b"original"))),
-        };
+        let dir = data_dir_holding(b"original");
+        let file = toy(OFFLINE, Checksum::Sha256(leak(sha256_hex(b"original"))));
         let verified = file.fetch(dir.path()).unwrap();
         assert_eq!(verified.digests.sha256, sha256_hex(b"original"));
         assert_eq!(verified.bytes, b"original");
@@ -349,15 +342,9 @@ mod tests {
     /// changes nothing that is parsed, because loaders parse these bytes, not the file.
     #[test]
     fn the_verified_bytes_are_handed_back_and_a_later_change_does_not_reach_them() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir_all(dir.path().join("toy")).unwrap();
+        let dir = data_dir_holding(b"original");
         let path = dir.path().join("toy/data.csv");
-        fs::write(&path, b"original").unwrap();
-        let file = RemoteFile {
-            relative_path: "toy/data.csv",
-            url: "http://127.0.0.1:9/data.csv",
-            checksum: Checksum::Sha256(leak(sha256_hex(b"original"))),
-        };
+        let file = toy(OFFLINE, Checksum::Sha256(leak(sha256_hex(b"original"))));
         let verified = file.fetch(dir.path()).unwrap();
         fs::write(&path, b"swapped after the check").unwrap();
         let dataset = verified.into_dataset();
@@ -377,11 +364,7 @@ mod tests {
         // root (permission bits would not stop root).
         let not_a_dir = dir.path().join("datasets");
         fs::write(&not_a_dir, b"").unwrap();
-        let file = RemoteFile {
-            relative_path: "toy/data.csv",
-            url: "http://127.0.0.1:9/data.csv",
-            checksum: Checksum::Sha256("abc123"),
-        };
+        let file = toy(OFFLINE, Checksum::Sha256("abc123"));
         let message = format!("{:#}", file.fetch(&not_a_dir).unwrap_err());
         assert!(message.contains("is not writable"), "{message}");
         assert!(message.contains("--data-dir"), "{message}");
