@@ -168,6 +168,15 @@ pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// A temporary directory holding `iris/` with `file` in it, written `old`.
+    fn old_iris_dir(file: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("iris");
+        fs::create_dir_all(&destination).unwrap();
+        fs::write(destination.join(file), b"old").unwrap();
+        (dir, destination)
+    }
+
     #[test]
     fn write_atomic_replaces_the_file_and_leaves_no_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
@@ -180,10 +189,7 @@ mod tests {
 
     #[test]
     fn a_committed_stage_replaces_the_old_directory_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("iris");
-        fs::create_dir_all(&destination).unwrap();
-        fs::write(destination.join("stale.log"), b"old").unwrap();
+        let (dir, destination) = old_iris_dir("stale.log");
 
         let stage = StagedDir::new(&destination).unwrap();
         fs::write(stage.path().join("model.bpk"), b"new").unwrap();
@@ -200,10 +206,7 @@ mod tests {
 
     #[test]
     fn an_abandoned_stage_leaves_the_destination_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        let destination = dir.path().join("iris");
-        fs::create_dir_all(&destination).unwrap();
-        fs::write(destination.join("model.bpk"), b"old").unwrap();
+        let (dir, destination) = old_iris_dir("model.bpk");
         {
             let stage = StagedDir::new(&destination).unwrap();
             fs::write(stage.path().join("model.bpk"), b"half").unwrap();
