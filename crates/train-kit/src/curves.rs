@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Result, anyhow};
 use burn::train::LearnerSummary;
 
-use crate::plot::{Panel, PanelKind, Series, draw_png};
+use crate::plot::{Panel, Series, draw_png};
 
 /// Per-epoch means of each metric, read back from burn's metric logs.
 pub struct EpochCurves {
@@ -59,20 +59,8 @@ impl EpochCurves {
 /// `training.png` of a classifier: loss and accuracy per epoch, train vs validation.
 pub fn draw_classification_chart(dir: &Path, title: &str, curves: &EpochCurves) -> Result<()> {
     let panels = [
-        Panel {
-            title: "Loss".into(),
-            x_label: "epoch".into(),
-            y_label: "cross-entropy".into(),
-            kind: PanelKind::Lines,
-            series: curves.series("Loss"),
-        },
-        Panel {
-            title: "Accuracy".into(),
-            x_label: "epoch".into(),
-            y_label: "accuracy (%)".into(),
-            kind: PanelKind::Lines,
-            series: curves.series("Accuracy"),
-        },
+        Panel::over_epochs("Loss", "cross-entropy", curves.series("Loss")),
+        Panel::over_epochs("Accuracy", "accuracy (%)", curves.series("Accuracy")),
     ];
     draw_png(&dir.join("training.png"), title, &panels)
         .map_err(|e| anyhow!("cannot draw training.png: {e:#}"))

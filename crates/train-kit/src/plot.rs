@@ -36,6 +36,19 @@ pub struct Panel {
     pub series: Vec<Series>,
 }
 
+impl Panel {
+    /// Lines over epochs, one per series.
+    pub fn over_epochs(title: &str, y_label: &str, series: Vec<Series>) -> Self {
+        Self {
+            title: title.into(),
+            x_label: "epoch".into(),
+            y_label: y_label.into(),
+            kind: PanelKind::Lines,
+            series,
+        }
+    }
+}
+
 const PANEL_WIDTH: u32 = 640;
 const HEIGHT: u32 = 480;
 const COLORS: [RGBColor; 4] = [
@@ -159,22 +172,24 @@ fn bounds(panel: &Panel) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
 mod tests {
     use super::*;
 
+    /// `f` at epochs 1 to 10.
+    fn series(label: &str, f: fn(f64) -> f64) -> Series {
+        Series {
+            label: label.into(),
+            points: (1..=10).map(|e| (e as f64, f(e as f64))).collect(),
+        }
+    }
+
     #[test]
     fn draws_a_png_with_two_panels() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("training.png");
-        let series = |label: &str, f: fn(f64) -> f64| Series {
-            label: label.into(),
-            points: (1..=10).map(|e| (e as f64, f(e as f64))).collect(),
-        };
         let panels = [
-            Panel {
-                title: "Loss".into(),
-                x_label: "epoch".into(),
-                y_label: "cross-entropy".into(),
-                kind: PanelKind::Lines,
-                series: vec![series("train", |e| 1.0 / e), series("valid", |e| 1.2 / e)],
-            },
+            Panel::over_epochs(
+                "Loss",
+                "cross-entropy",
+                vec![series("train", |e| 1.0 / e), series("valid", |e| 1.2 / e)],
+            ),
             Panel {
                 title: "Predicted vs true".into(),
                 x_label: "true".into(),
