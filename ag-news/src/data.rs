@@ -447,15 +447,25 @@ impl Batcher<EncodedItem, AgNewsBatch> for AgNewsBatcher {
 mod tests {
     use super::*;
 
+    /// A temporary directory holding `files` (name, bytes), and their paths.
+    fn dataset_files<const N: usize>(
+        files: [(&str, &[u8]); N],
+    ) -> (tempfile::TempDir, [PathBuf; N]) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = files.map(|(name, bytes)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        });
+        (dir, paths)
+    }
+
     #[test]
     fn parses_the_release_format_and_maps_classes_to_zero_based_labels() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("test.csv");
-        std::fs::write(
-            &path,
-            "\"3\",\"Fed raises rates\",\"The \"\"Fed\"\" acted.\\nMore.\"\n\"4\",\"New chip\",\"Faster.\"\n",
-        )
-        .unwrap();
+        let (_dir, [path]) = dataset_files([(
+            "test.csv",
+            b"\"3\",\"Fed raises rates\",\"The \"\"Fed\"\" acted.\\nMore.\"\n\"4\",\"New chip\",\"Faster.\"\n",
+        )]);
         let items = load_items(&path).unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!(CLASSES[items[0].label], "Business");
@@ -466,9 +476,8 @@ mod tests {
 
     #[test]
     fn rejects_a_class_outside_one_to_four() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("test.csv");
-        std::fs::write(&path, "\"1\",\"t\",\"d\"\n\"5\",\"t\",\"d\"\n").unwrap();
+        let (_dir, [path]) =
+            dataset_files([("test.csv", b"\"1\",\"t\",\"d\"\n\"5\",\"t\",\"d\"\n")]);
         let message = format!("{:#}", load_items(&path).unwrap_err());
         assert!(
             message.contains("test.csv: row 2: class '5' is not 1 to 4"),
@@ -496,12 +505,6 @@ mod tests {
             max_tokens: 256,
             dropout: 0.5,
         }
-    }
-
-    fn put(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
     }
 
     #[test]
@@ -551,8 +554,7 @@ mod tests {
 
     #[test]
     fn one_dataset_file_is_split_80_20_and_recorded() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = put(dir.path(), "ag_news.csv", release_csv(5).as_bytes());
+        let (_dir, [path]) = dataset_files([("ag_news.csv", release_csv(5).as_bytes())]);
         for split_option in [None, Some("test.csv")] {
             let split =
                 load_datasets(std::slice::from_ref(&path), &options(split_option), 42).unwrap();
@@ -579,9 +581,10 @@ mod tests {
 
     #[test]
     fn two_dataset_files_are_told_apart_by_their_names() {
-        let dir = tempfile::tempdir().unwrap();
-        let train = put(dir.path(), "Kaggle_Train.csv", kaggle_csv(4).as_bytes());
-        let test = put(dir.path(), "news-test.csv", release_csv(1).as_bytes());
+        let (_dir, [train, test]) = dataset_files([
+            ("Kaggle_Train.csv", kaggle_csv(4).as_bytes()),
+            ("news-test.csv", release_csv(1).as_bytes()),
+        ]);
         for paths in [[train.clone(), test.clone()], [test.clone(), train.clone()]] {
             let split = load_datasets(&paths, &options(None), 42).unwrap();
             assert_eq!(
@@ -605,12 +608,13 @@ mod tests {
 
     #[test]
     fn dataset_files_that_do_not_fit_are_refused_in_one_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = put(dir.path(), "a.csv", release_csv(1).as_bytes());
-        let b = put(dir.path(), "b.csv", release_csv(2).as_bytes());
-        let both = put(dir.path(), "train_test.csv", release_csv(1).as_bytes());
-        let train = put(dir.path(), "train.csv", release_csv(1).as_bytes());
-        let iris = put(dir.path(), "iris.csv", b"5.1,3.5,1.4,0.2,Iris-setosa\n");
+        let (_dir, [a, b, both, train, iris]) = dataset_files([
+            ("a.csv", release_csv(1).as_bytes()),
+            ("b.csv", release_csv(2).as_bytes()),
+            ("train_test.csv", release_csv(1).as_bytes()),
+            ("train.csv", release_csv(1).as_bytes()),
+            ("iris.csv", b"5.1,3.5,1.4,0.2,Iris-setosa\n"),
+        ]);
         let refusal = |paths: &[PathBuf], split: Option<&str>| {
             let message = format!(
                 "{:#}",
