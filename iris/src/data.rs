@@ -306,6 +306,12 @@ mod tests {
         format!("{:#}", parsed(text).unwrap_err())
     }
 
+    /// Asserts that `text` is refused with a message that contains `expected`.
+    fn assert_refused(text: &str, expected: &str) {
+        let message = refusal(text);
+        assert!(message.contains(expected), "{message}");
+    }
+
     #[test]
     fn reads_uci_iris_data_and_skips_the_trailing_blank_line() {
         assert_eq!(parsed(UCI).unwrap(), (IrisLayout::UciData, flowers()));
@@ -361,66 +367,55 @@ mod tests {
             message.contains(&format!("; accepted: {ACCEPTED}")),
             "{message}"
         );
-        let message = refusal("sepal_length,sepal_width,petal_length,petal_width,class\n");
-        assert!(message.contains("neither an Iris header"), "{message}");
-        let message = refusal("Id,5.1,3.5,1.4,0.2,Iris-setosa\n");
-        assert!(message.contains("accepted: "), "{message}");
+        assert_refused(
+            "sepal_length,sepal_width,petal_length,petal_width,class\n",
+            "neither an Iris header",
+        );
+        assert_refused("Id,5.1,3.5,1.4,0.2,Iris-setosa\n", "accepted: ");
     }
 
     #[test]
     fn an_unknown_class_is_refused_naming_the_line() {
-        let message = refusal("5.1,3.5,1.4,0.2,Iris-setosa\n5.1,3.5,1.4,0.2,Iris-rosa\n");
-        assert!(
-            message.contains("datasets/iris.csv line 2: unknown class 'Iris-rosa'"),
-            "{message}"
+        assert_refused(
+            "5.1,3.5,1.4,0.2,Iris-setosa\n5.1,3.5,1.4,0.2,Iris-rosa\n",
+            "datasets/iris.csv line 2: unknown class 'Iris-rosa'",
         );
         // Each layout keeps its own class names.
-        let message = refusal("5.1,3.5,1.4,0.2,setosa\n");
-        assert!(
-            message.contains("line 1: unknown class 'setosa'"),
-            "{message}"
-        );
+        assert_refused("5.1,3.5,1.4,0.2,setosa\n", "line 1: unknown class 'setosa'");
         let text = format!(
             "{}\n5.1,3.5,1.4,0.2,Iris-setosa\n",
             SEABORN_HEADER.join(",")
         );
-        let message = refusal(&text);
-        assert!(
-            message.contains("line 2: unknown class 'Iris-setosa' (expected one of setosa, versicolor, virginica)"),
-            "{message}"
+        assert_refused(
+            &text,
+            "line 2: unknown class 'Iris-setosa' (expected one of setosa, versicolor, virginica)",
         );
     }
 
     #[test]
     fn wrong_field_counts_bad_numbers_and_bad_ids_are_refused_naming_the_line() {
-        let message = refusal("5.1,3.5,1.4,0.2,Iris-setosa\n5.1,3.5,1.4,Iris-setosa\n");
-        assert!(
-            message.contains("line 2: expected 5 fields (4 measurements and a class), found 4"),
-            "{message}"
+        assert_refused(
+            "5.1,3.5,1.4,0.2,Iris-setosa\n5.1,3.5,1.4,Iris-setosa\n",
+            "line 2: expected 5 fields (4 measurements and a class), found 4",
         );
-        let message = refusal("5.1,3.5,1.4,0.2,Iris-setosa\n5.1,x,1.4,0.2,Iris-setosa\n");
-        assert!(
-            message.contains("line 2: sepal_width 'x' is not a number"),
-            "{message}"
+        assert_refused(
+            "5.1,3.5,1.4,0.2,Iris-setosa\n5.1,x,1.4,0.2,Iris-setosa\n",
+            "line 2: sepal_width 'x' is not a number",
         );
-        let message = refusal("5.1,3.5,1.4,0.2,Iris-setosa\n5.1,3.5,-1.4,0.2,Iris-setosa\n");
-        assert!(
-            message.contains("line 2: petal_length '-1.4' is outside"),
-            "{message}"
+        assert_refused(
+            "5.1,3.5,1.4,0.2,Iris-setosa\n5.1,3.5,-1.4,0.2,Iris-setosa\n",
+            "line 2: petal_length '-1.4' is outside",
         );
         let text = format!("{}\n1,5.1,3.5,1.4,0.2\n", KAGGLE_HEADER.join(","));
-        let message = refusal(&text);
-        assert!(
-            message.contains(
-                "line 2: expected 6 fields (an Id, 4 measurements and a species), found 5"
-            ),
-            "{message}"
+        assert_refused(
+            &text,
+            "line 2: expected 6 fields (an Id, 4 measurements and a species), found 5",
         );
         let text = format!(
             "{}\nA,5.1,3.5,1.4,0.2,Iris-setosa\n",
             KAGGLE_HEADER.join(",")
         );
-        assert!(refusal(&text).contains("line 2: Id 'A' is not a whole number"));
+        assert_refused(&text, "line 2: Id 'A' is not a whole number");
     }
 
     #[test]

@@ -460,6 +460,12 @@ mod tests {
         format!("{:#}", parsed(name, text).unwrap_err())
     }
 
+    /// Asserts that `text`, read as `name`, is refused with a message that contains `expected`.
+    fn assert_refused(name: &str, text: &str, expected: &str) {
+        let message = refusal(name, text);
+        assert!(message.contains(expected), "{message}");
+    }
+
     fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
@@ -552,8 +558,7 @@ mod tests {
                 && message.contains("add a first column type"),
             "{message}"
         );
-        let message = refusal("red-and-white.csv", &text);
-        assert!(message.contains("says both red and white"), "{message}");
+        assert_refused("red-and-white.csv", &text, "says both red and white");
     }
 
     #[test]
@@ -566,49 +571,38 @@ mod tests {
                  that is not a Wine Quality header; accepted: {ACCEPTED}"
             )
         );
-        let message = refusal("red.csv", "5.1,3.5,1.4,0.2,Iris-setosa\n");
-        assert!(
-            message.contains("'5.1,3.5,1.4,0.2,Iris-setosa' (5 columns"),
-            "{message}"
-        );
-        let row = |last: &str| format!("{HEADER_LINE}{RED_ROW}\n{last}\n");
-        let message = refusal(
+        assert_refused(
             "red.csv",
-            &row("7.4;0.7;0;1.9;0.076;11;34;0.9978;3.51;0.56;9.4;11"),
+            "5.1,3.5,1.4,0.2,Iris-setosa\n",
+            "'5.1,3.5,1.4,0.2,Iris-setosa' (5 columns",
         );
-        assert!(
-            message.contains("red.csv line 3: quality '11' is not an integer from 0 to 10"),
-            "{message}"
-        );
-        let message = refusal(
-            "red.csv",
-            &row("7.4;0.7;0;1.9;0.076;11;34;0.9978;3.51;0.56;9.4"),
-        );
-        assert!(
-            message.contains("line 3: expected 12 fields, found 11"),
-            "{message}"
-        );
-        let message = refusal(
-            "red.csv",
-            &row("7.4;0.7;0;1.9;0.076;11;34;0.9978;x;0.56;9.4;5"),
-        );
-        assert!(
-            message.contains("line 3: ph 'x' is not a number"),
-            "{message}"
-        );
-        let message = refusal(
-            "red.csv",
-            &row("7.4;0.7;0;1.9;0.076;11;34;9.978;3.51;0.56;9.4;5"),
-        );
-        assert!(
-            message.contains("line 3: density '9.978' is outside"),
-            "{message}"
-        );
+        // A header, a good row, then a bad third line.
+        for (last, expected) in [
+            (
+                "7.4;0.7;0;1.9;0.076;11;34;0.9978;3.51;0.56;9.4;11",
+                "red.csv line 3: quality '11' is not an integer from 0 to 10",
+            ),
+            (
+                "7.4;0.7;0;1.9;0.076;11;34;0.9978;3.51;0.56;9.4",
+                "line 3: expected 12 fields, found 11",
+            ),
+            (
+                "7.4;0.7;0;1.9;0.076;11;34;0.9978;x;0.56;9.4;5",
+                "line 3: ph 'x' is not a number",
+            ),
+            (
+                "7.4;0.7;0;1.9;0.076;11;34;9.978;3.51;0.56;9.4;5",
+                "line 3: density '9.978' is outside",
+            ),
+        ] {
+            let text = format!("{HEADER_LINE}{RED_ROW}\n{last}\n");
+            assert_refused("red.csv", &text, expected);
+        }
         let text = format!("type,{KAGGLE_HEADER}\nrose,{}\n", comma(RED_ROW));
-        let message = refusal("wines.csv", &text);
-        assert!(
-            message.contains("line 2: type 'rose' is neither red nor white"),
-            "{message}"
+        assert_refused(
+            "wines.csv",
+            &text,
+            "line 2: type 'rose' is neither red nor white",
         );
     }
 
