@@ -54,7 +54,11 @@ fn main() {
             &out,
         ),
         measure(
-            module_kit::load_embedded!(ag_news::inference::AgNewsPredictor, "ag-news", "vocab.json"),
+            module_kit::load_embedded!(
+                ag_news::inference::AgNewsPredictor,
+                "ag-news",
+                "vocab.json"
+            ),
             &out,
         ),
     ];

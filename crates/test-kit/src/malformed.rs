@@ -6,10 +6,10 @@
 //! share of the cases are the example with its numbers nudged, mostly still valid, so that the
 //! answers are compared too. Deterministic for a seed.
 
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use module_kit::cli::InferenceModel;
 use module_kit::oip::Inputs;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
 /// One call of a module: its arguments (after the program name) and its stdin.

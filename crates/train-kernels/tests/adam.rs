@@ -59,7 +59,11 @@ fn train(mut optimizer: ModuleOptimizer, device: &Device, steps: usize) -> (Pair
 #[test]
 fn the_fused_step_gives_burns_parameters_bit_for_bit() {
     let device = Device::flex().autodiff();
-    let (_, ours) = train(train_kernels::Adam::new(0.9, 0.999, 1e-5).init(), &device, 12);
+    let (_, ours) = train(
+        train_kernels::Adam::new(0.9, 0.999, 1e-5).init(),
+        &device,
+        12,
+    );
     let (_, burns) = train(AdamConfig::new().init(), &device, 12);
     let (_, untrained) = train(AdamConfig::new().init(), &device, 0);
     assert_ne!(ours, untrained, "the steps changed nothing");
@@ -121,7 +125,10 @@ fn the_fused_pass_runs_on_flex_only() {
     )));
     #[allow(deprecated)] // ndarray: the other CPU backend the binaries offer
     let ndarray = Device::ndarray();
-    assert!(!train_kernels::Adam::fuses(&Tensor::<1>::zeros([4], &ndarray)));
+    assert!(!train_kernels::Adam::fuses(&Tensor::<1>::zeros(
+        [4],
+        &ndarray
+    )));
     let f64_flex = Tensor::<1>::zeros([4], &Device::flex()).cast(burn::tensor::DType::F64);
     assert!(!train_kernels::Adam::fuses(&f64_flex));
 }
@@ -131,7 +138,11 @@ fn the_fused_pass_runs_on_flex_only() {
 fn on_ndarray_it_is_burns_adam() {
     #[allow(deprecated)] // ndarray: the other CPU backend the binaries offer
     let device = Device::ndarray().autodiff();
-    let (_, ours) = train(train_kernels::Adam::new(0.9, 0.999, 1e-5).init(), &device, 3);
+    let (_, ours) = train(
+        train_kernels::Adam::new(0.9, 0.999, 1e-5).init(),
+        &device,
+        3,
+    );
     let (_, burns) = train(AdamConfig::new().init(), &device, 3);
     assert_eq!(ours, burns);
 }
