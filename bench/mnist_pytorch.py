@@ -69,7 +69,7 @@ RECIPE_EPOCHS = 8
 PEAK_LEARNING_RATE = 0.002
 # Cosine decay to 1% of the peak over the whole run (`Schedule::Cosine { final_divisor }`).
 FINAL_DIVISOR = 100.0
-# `runtime::settings::Optimizer::ADAM`.
+# `module_kit::settings::Optimizer::ADAM`.
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-5
 # `--max-shift`: each training image moves by -2..=2 pixels in x and y, background filling in.

@@ -1,10 +1,10 @@
 //! The network as a graph of plain tensors: its signature and its two forward passes, on the
-//! `kernels` crate's layers (what the self-contained module runs inside the sandbox) and on Burn
-//! (what training evaluates and what a wasi-nn host runs for the named graph `ag-news`). The
-//! tests check that the two agree on the committed model.
+//! `inference-kernels` crate's layers (what the self-contained module runs inside the sandbox) and
+//! on Burn (what training evaluates and what a wasi-nn host runs for the named graph `ag-news`).
+//! The tests check that the two agree on the committed model.
 //!
-//! The graph starts at the article text, not at token ids: the vocabulary (337 KB) is part of
-//! the trained model and stays with it, so a named-graph module carries none of it.
+//! The graph starts at the article text, not at token ids: the vocabulary (337 KB) is part of the
+//! trained model and stays with it, so a named-graph module carries none of it.
 
 use burn::tensor::Device;
 use inference_kernels::{Dense, Embedding, Record};
@@ -92,7 +92,7 @@ impl Forward for AgNewsGraph {
     }
 }
 
-/// The trained network on the `kernels` crate's layers, with its tokenizer: what the
+/// The trained network on the `inference-kernels` crate's layers, with its tokenizer: what the
 /// self-contained module runs. The embedding table stays in the embedded record; an article
 /// reads only its own tokens' rows.
 #[derive(Debug)]

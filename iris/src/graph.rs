@@ -1,7 +1,7 @@
 //! The network as a graph of plain tensors: its signature and its two forward passes, on the
-//! `kernels` crate's layers (what the self-contained module runs inside the sandbox) and on Burn
-//! (what training evaluates and what a wasi-nn host runs for the named graph `iris`). The tests
-//! check that the two agree on the committed model.
+//! `inference-kernels` crate's layers (what the self-contained module runs inside the sandbox) and
+//! on Burn (what training evaluates and what a wasi-nn host runs for the named graph `iris`). The
+//! tests check that the two agree on the committed model.
 
 use burn::tensor::Tensor;
 use inference_kernels::{Perceptron, Record};
@@ -29,7 +29,8 @@ impl BurnNetwork<2> for IrisModel {
     }
 }
 
-/// The trained network on the `kernels` crate's layers: what the self-contained module runs.
+/// The trained network on the `inference-kernels` crate's layers: what the self-contained
+/// module runs.
 #[derive(Debug)]
 pub struct IrisKernels {
     layers: Perceptron,

@@ -1,6 +1,6 @@
 //! The network as a graph of plain tensors: its signature and its two forward passes, on the
-//! `kernels` crate's layers (what the self-contained module runs inside the sandbox) and on Burn
-//! (what training evaluates and what a wasi-nn host runs for the named graph `mnist`). The
+//! `inference-kernels` crate's layers (what the self-contained module runs inside the sandbox) and
+//! on Burn (what training evaluates and what a wasi-nn host runs for the named graph `mnist`). The
 //! tests check that the two agree on the committed model.
 
 use burn::nn::BatchNormConfig;
@@ -35,7 +35,8 @@ impl BurnNetwork<4> for MnistModel {
     }
 }
 
-/// The trained network on the `kernels` crate's layers: what the self-contained module runs.
+/// The trained network on the `inference-kernels` crate's layers: what the self-contained
+/// module runs.
 #[derive(Debug)]
 pub struct MnistKernels {
     conv1: Conv2d,

@@ -32,7 +32,7 @@ const BURN_LABEL: &str = "burn 0.22 flex + train-ops";
 /// The trainer's line announcing the decoded images, just before training starts:
 /// `mnist: N training and M test images from ...` (`mnist/src/training.rs`).
 const ANNOUNCEMENT: [&str; 2] = ["mnist: ", " training and "];
-/// The trainer's per-epoch line when stdout is not a terminal (`train-kit/src/epoch_log.rs`).
+/// The trainer's per-epoch line when stdout is not a terminal (`crates/train-kit/src/epoch_log.rs`).
 const EPOCH_PREFIX: &str = "epoch ";
 /// Its test accuracy, in percent (burn's `AccuracyMetric`); the test images are the
 /// validation split.
@@ -188,7 +188,7 @@ fn burn_epochs(lines: &[TimedLine]) -> Result<Vec<Epoch>> {
     if epochs.is_empty() {
         bail!(
             "mnist-ndarray printed no `{EPOCH_PREFIX}N/M ... {VALID_ACCURACY} X` lines; update \
-             xtask/src/accuracy_bench.rs to what train-kit/src/epoch_log.rs prints"
+             xtask/src/accuracy_bench.rs to what crates/train-kit/src/epoch_log.rs prints"
         );
     }
     Ok(epochs)

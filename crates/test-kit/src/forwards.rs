@@ -1,5 +1,5 @@
-//! A network's two forward passes on the committed model: the `kernels` crate's layers, which
-//! the self-contained modules run, against Burn's, which training evaluated and which the
+//! A network's two forward passes on the committed model: the `inference-kernels` crate's layers,
+//! which the self-contained modules run, against Burn's, which training evaluated and which the
 //! host's named graphs run.
 
 use module_kit::artifacts::Artifacts;

@@ -1,10 +1,10 @@
 #![recursion_limit = "256"]
-//! Each op of train-ops beside the burn layer it replaces, forward and backward on the
+//! Each op of the training kernels beside the burn layer it replaces, forward and backward on the
 //! shapes of the MNIST CNN's training step (batch 64), alternating in one process; prints a
 //! Markdown table. The figures behind "what each op bought" in BENCHMARKS.md:
 //!
 //! ```sh
-//! cargo run --release -p train-ops --example op_costs
+//! cargo run --release -p train-kernels --example op_costs
 //! ```
 
 use std::time::Instant;
