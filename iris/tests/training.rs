@@ -13,7 +13,7 @@ use module_kit::digest::sha256_hex;
 use module_kit::settings::TrainingReport;
 use test_kit::cocos::CocosDir;
 use test_kit::training::{
-    TrainedRun, assert_complete_artifacts, assert_reproducible_from_config,
+    TempRun, assert_complete_artifacts, assert_reproducible_from_config,
     assert_resume_survives_kills, assert_same_seed_same_bytes, assert_says,
     assert_trained_with_defaults, assert_wrong_checksum_refused, load_committed, read_report,
     train_in_temp, train_refused,
@@ -33,7 +33,7 @@ fn report(dir: &Path) -> TrainingReport<IrisEvaluation> {
 
 #[test]
 fn short_flex_run_learns_and_writes_every_artifact() {
-    let TrainedRun { dir, output, .. } =
+    let TempRun { dir, output, .. } =
         &train_in_temp(CPU, &["--epochs", "20", "--backend", "flex"], "iris");
     assert_complete_artifacts(dir, &[]);
     assert!(dir.join("valid/epoch-1/Accuracy.log").is_file());

@@ -19,9 +19,9 @@ use module_kit::digest::sha256_hex;
 use module_kit::settings::TrainingReport;
 use test_kit::cocos::CocosDir;
 use test_kit::training::{
-    TrainedRun, assert_complete_artifacts, assert_resume_survives_kills,
-    assert_same_seed_same_bytes, assert_says, assert_trained_with_defaults,
-    assert_wrong_checksum_refused, load_committed, read_report, train_in_temp, train_ok,
+    TempRun, assert_complete_artifacts, assert_resume_survives_kills, assert_same_seed_same_bytes,
+    assert_says, assert_trained_with_defaults, assert_wrong_checksum_refused, load_committed,
+    read_report, train_in_temp, train_ok,
 };
 use train_kit::download::RemoteFile;
 use train_kit::paths::resolve_data_dir;
@@ -60,7 +60,7 @@ fn assert_consistent_confusion(evaluation: &MnistEvaluation) {
 #[test]
 fn short_flex_run_learns_and_writes_every_artifact() {
     let args = ["--limit", "5000", "--epochs", "1", "--backend", "flex"];
-    let TrainedRun { dir, output, .. } = &train_in_temp(CPU, &args, "mnist");
+    let TempRun { dir, output, .. } = &train_in_temp(CPU, &args, "mnist");
     assert_complete_artifacts(dir, &[]);
     assert!(dir.join("valid/epoch-1/Accuracy.log").is_file());
     let report = report(dir);

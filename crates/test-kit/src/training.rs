@@ -40,7 +40,7 @@ pub fn train_ok(binary: &str, args: &[&str], artifact_dir: &Path) -> Output {
 
 /// A training run into `<a temporary directory>/<name>`; the directory lives as long as this.
 #[derive(Debug)]
-pub struct TrainedRun {
+pub struct TempRun {
     _temp: tempfile::TempDir,
     /// The artifact directory.
     pub dir: PathBuf,
@@ -49,11 +49,11 @@ pub struct TrainedRun {
 }
 
 /// [`train_ok`] into a fresh temporary artifact directory named `name`.
-pub fn train_in_temp(binary: &str, args: &[&str], name: &str) -> TrainedRun {
+pub fn train_in_temp(binary: &str, args: &[&str], name: &str) -> TempRun {
     let temp = tempfile::tempdir().expect("a temporary directory");
     let dir = temp.path().join(name);
     let output = train_ok(binary, args, &dir);
-    TrainedRun {
+    TempRun {
         _temp: temp,
         dir,
         output,
