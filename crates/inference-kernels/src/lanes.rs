@@ -3,7 +3,7 @@
 //!
 //! Under wasm with SIMD128 (how the modules are built) this is the `v128` type and its
 //! instructions, written out because LLVM's vectoriser leaves the product's 6 x 8 block scalar
-//! for wasm (48 scalar sums spilled to the stack: `perf` put 70% of an MNIST batch there).
+//! for wasm (48 scalar sums spilled to the stack, where most of an MNIST batch's time went).
 //! Elsewhere it is a plain array, which LLVM vectorises natively (SSE on x86-64).
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
